@@ -1,0 +1,31 @@
+# One-command set-up: `make demo` and `make test` each install first.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+DATA ?= data/synthetic
+PYTEST_ARGS ?=
+
+.PHONY: install test demo lint clean-demo
+
+install: $(STAMP)
+
+# Re-runs only when requirements.txt changes; pip itself is quick when
+# everything is already satisfied.
+$(STAMP): requirements.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --disable-pip-version-check -q -r requirements.txt
+	$(PY) -c "import custom_modules, mmdet, mmselfsup; print('stack OK:', custom_modules.compat.install())"
+	@touch $@
+
+test: install
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+demo: install
+	$(PY) tools/demo.py --data $(DATA) --work-dir work_dirs/demo
+
+lint: install
+	$(PY) -m flake8 custom_modules tools tests configs
+
+clean-demo:
+	rm -rf work_dirs/demo

@@ -1,0 +1,30 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+"""The only place that patches or reaches into upstream internals.
+
+Each patch names the upstream version and issue it answers and is skipped
+when the upstream fix is present. :func:`install` is idempotent and must run
+before mmdet or mmselfsup import ``mmcv.ops``; ``custom_modules`` calls it
+first thing.
+"""
+from typing import Dict
+
+from . import ext_ops
+
+_installed: Dict[str, bool] = {}
+
+
+def install() -> Dict[str, bool]:
+    """Apply every compatibility patch once.
+
+    Returns:
+        dict: For each patch, whether it is active in this process.
+    """
+    if not _installed:
+        # mmcv._ext must exist before anything imports mmcv.ops.
+        _installed['mmcv_ext_provider'] = ext_ops.install()
+        from . import checkpoint, numpy_hue, registry
+        _installed['safe_checkpoint_loading'] = checkpoint.install()
+        _installed['numpy2_adjust_hue'] = numpy_hue.install()
+        _installed['mmselfsup_registry'] = registry.install()
+        from . import launch  # noqa: F401  registers DeviceAgnosticDDP
+    return dict(_installed)

@@ -1,0 +1,120 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+"""Checkpoint loading that works under torch >= 2.6 without trusting pickles.
+
+torch 2.6 made ``torch.load(weights_only=True)`` the default. mmengine 0.10.7
+calls ``torch.load`` without arguments, and its own checkpoints pickle more
+than tensors: ``HistoryBuffer`` objects in the message hub, numpy arrays and
+scalars, and ``getattr(HistoryBuffer, 'min')``-style references to the
+buffer's statistics methods. ``--resume`` therefore fails with
+``UnpicklingError: Weights only load failed``.
+
+Rather than turning ``weights_only`` off (which lets any checkpoint run code),
+every local checkpoint goes through :func:`load_checkpoint_file`, which keeps
+``weights_only=True`` and allow-lists, only for that call, exactly the types
+mmengine writes. ``getattr`` is allowed in a restricted form that resolves
+nothing but ``HistoryBuffer``'s own methods. Third-party weight files go
+through the same function, so they are read with ``weights_only=True`` too.
+
+Answers: mmengine 0.10.7 ``load_from_local`` + torch >= 2.6 (mmengine issue
+#1623). Skipped when mmengine passes ``weights_only`` itself.
+"""
+import inspect
+import os.path as osp
+import pickle
+import re
+from typing import Any, Callable, List, Optional
+
+import numpy as np
+import torch
+
+
+class UnsafeCheckpointError(RuntimeError):
+    """A checkpoint holds objects outside the weights-only allow-list."""
+
+
+def _numpy_core():
+    return getattr(np, '_core', None) or np.core
+
+
+def _history_buffer_getattr(obj: Any, name: str) -> Callable:
+    """``getattr`` restricted to the methods of ``HistoryBuffer``.
+
+    mmengine pickles ``HistoryBuffer._statistics_methods`` as
+    ``getattr(HistoryBuffer, 'mean')`` and so on. Anything else is refused,
+    so the allow-listed ``getattr`` cannot reach arbitrary attributes.
+    """
+    from mmengine.logging.history_buffer import HistoryBuffer
+    if not (isinstance(obj, type) and issubclass(obj, HistoryBuffer)
+            and not name.startswith('_')
+            and callable(getattr(obj, name, None))):
+        raise pickle.UnpicklingError(
+            f'refused getattr({obj!r}, {name!r}): only HistoryBuffer '
+            'statistics methods may be referenced in a checkpoint')
+    return getattr(obj, name)
+
+
+def safe_globals() -> List[Any]:
+    """The non-tensor types that mmengine/mmdet/mmselfsup checkpoints hold."""
+    from mmengine.logging.history_buffer import HistoryBuffer
+    core = _numpy_core()
+    allowed: List[Any] = [
+        HistoryBuffer,
+        core.multiarray.scalar,
+        core.multiarray._reconstruct,
+        np.ndarray,
+        np.dtype,
+        (_history_buffer_getattr, 'builtins.getattr'),
+    ]
+    for code in ('b', 'u1', 'i1', 'i2', 'i4', 'i8', 'u2', 'u4', 'u8', 'f2',
+                 'f4', 'f8', 'U', 'S', 'O'):
+        allowed.append(type(np.dtype(code)))
+    return allowed
+
+
+def load_checkpoint_file(filename: str,
+                         map_location: Optional[Any] = None) -> Any:
+    """Load a local checkpoint with ``weights_only=True`` and our allow-list.
+
+    Args:
+        filename (str): Path of the checkpoint file.
+        map_location (optional): As for :func:`torch.load`.
+
+    Raises:
+        FileNotFoundError: The file does not exist.
+        UnsafeCheckpointError: The file holds other Python objects; the
+            message names the file and the refused global.
+    """
+    filename = osp.expanduser(filename)
+    if not osp.isfile(filename):
+        raise FileNotFoundError(
+            f'checkpoint {filename} can not be found (check the path given '
+            'to --resume, load_from or init_cfg.checkpoint)')
+    try:
+        with torch.serialization.safe_globals(safe_globals()):
+            return torch.load(
+                filename, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as e:
+        found = re.search(r'GLOBAL ([\w.]+)', str(e))
+        what = found.group(1) if found else str(e).splitlines()[0]
+        raise UnsafeCheckpointError(
+            f'{filename} holds Python objects that are not on the safe '
+            f'list, so it was not loaded (refused: {what}). '
+            'Weights files should hold tensors only: if you trust the file, '
+            're-save just its state dict, e.g. torch.save({"state_dict": '
+            'torch.load(f, weights_only=False)["state_dict"]}, out), or '
+            'convert it with tools/model_converters/convert.py.') from e
+
+
+def _upstream_fixed() -> bool:
+    from mmengine.runner import checkpoint
+    return 'weights_only' in inspect.getsource(checkpoint.load_from_local)
+
+
+def install() -> bool:
+    """Route mmengine's local checkpoint loading through our loader."""
+    from mmengine.runner.checkpoint import CheckpointLoader
+    if _upstream_fixed():
+        return False
+    CheckpointLoader.register_scheme(
+        prefixes='', loader=load_checkpoint_file, force=True)
+    return True

@@ -1,0 +1,100 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+"""mmcv's ``adjust_hue`` under numpy 2.
+
+mmcv 2.0.1 shifts the hue channel with ``h += np.uint8(hue_factor * 255)``.
+numpy >= 2 refuses to cast a negative Python number to ``uint8``
+(``OverflowError: Python integer -51 out of bounds for uint8``), so SwAV's
+``ColorJitter(hue=0.2)`` crashes on about half of its draws. The fix computes
+the same shift modulo 256, which is what numpy 1 did by wrapping, so results
+are bit-identical to mmcv under numpy 1.
+
+Answers: mmcv 2.0.1 ``mmcv/image/photometric.py`` with numpy >= 2 (mmcv
+issue #3137). Skipped when the upstream function already handles a negative
+factor.
+"""
+import sys
+from typing import Optional
+
+import cv2
+import numpy as np
+
+_PATCHED_MODULES = ('mmcv', 'mmcv.image', 'mmcv.image.photometric',
+                    'mmselfsup.datasets.transforms.processing',
+                    'mmcls.datasets.transforms.processing')
+
+
+def adjust_hue(img: np.ndarray,
+               hue_factor: float,
+               backend: Optional[str] = None) -> np.ndarray:
+    """Shift the hue of a BGR image, like ``mmcv.adjust_hue``.
+
+    Args:
+        img (ndarray): Image, 2 or 3 dimensions.
+        hue_factor (float): Shift in [-0.5, 0.5]; 0 keeps the image.
+        backend (str, optional): ``'cv2'`` or ``'pillow'``; None uses mmcv's
+            global ``imread_backend``. Defaults to None.
+
+    Returns:
+        ndarray: The hue-shifted image, same dtype as the input.
+    """
+    from mmcv.image import io as mmcv_io
+    from PIL import Image
+    if backend is None:
+        backend = mmcv_io.imread_backend
+    if backend not in ('cv2', 'pillow'):
+        raise ValueError(f'backend: {backend} is not supported. '
+                         "Supported backends are 'cv2', 'pillow'")
+    if not -0.5 <= hue_factor <= 0.5:
+        raise ValueError(f'hue_factor:{hue_factor} is not in [-0.5, 0.5].')
+    if not (isinstance(img, np.ndarray) and img.ndim in (2, 3)):
+        raise TypeError('img should be ndarray with dim=[2 or 3].')
+    # int() truncates toward zero like the float->uint8 cast of numpy 1.
+    shift = np.uint8(int(hue_factor * 255) % 256)
+    if backend == 'pillow':
+        assert img.dtype == np.uint8, 'Pillow backend only support uint8 type'
+        pil_image = Image.fromarray(img[..., ::-1], mode='RGB')
+        h, s, v = pil_image.convert('HSV').split()
+        np_h = np.array(h, dtype=np.uint8)
+        np_h += shift
+        h = Image.fromarray(np_h, 'L')
+        pil_image = Image.merge('HSV', (h, s, v)).convert('RGB')
+        return np.array(pil_image, dtype=img.dtype)[..., ::-1]
+    dtype = img.dtype
+    hsv_img = cv2.cvtColor(img.astype(np.uint8), cv2.COLOR_BGR2HSV_FULL)
+    h, s, v = cv2.split(hsv_img)
+    h = h.astype(np.uint8)
+    h += shift
+    hsv_img = cv2.merge([h, s, v])
+    return cv2.cvtColor(hsv_img, cv2.COLOR_HSV2BGR_FULL).astype(dtype)
+
+
+def _upstream_fixed() -> bool:
+    from mmcv.image import photometric
+    if photometric.adjust_hue is adjust_hue:
+        return True
+    try:
+        photometric.adjust_hue(
+            np.zeros((1, 1, 3), np.uint8), -0.2, backend='cv2')
+    except OverflowError:
+        return False
+    return True
+
+
+def patch_loaded_modules() -> None:
+    """Rebind ``adjust_hue`` in every loaded module that imported it."""
+    for name in _PATCHED_MODULES:
+        module = sys.modules.get(name)
+        if module is not None and hasattr(module, 'adjust_hue'):
+            module.adjust_hue = adjust_hue
+
+
+def install() -> bool:
+    """Replace mmcv's ``adjust_hue`` when it crashes on negative factors.
+
+    Modules that import ``adjust_hue`` by name after this call pick up the
+    fixed function; those imported earlier are rebound here.
+    """
+    if _upstream_fixed():
+        return False
+    patch_loaded_modules()
+    return True

@@ -1,0 +1,115 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+"""Evaluate a checkpoint with the test set and metric of its config.
+
+Example:
+    python tools/test.py configs/demo/faster-rcnn_r18_fpn_synthetic.py \
+        work_dirs/demo/epoch_12.pth --out results.pkl
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+import custom_modules  # noqa: E402,F401  (installs the compat layer first)
+from custom_modules.compat.launch import LaunchError, prepare_launch  # noqa
+from custom_modules.utils import ConfigKeyError, apply_cli_options  # noqa
+from custom_modules.utils import load_config  # noqa: E402
+from mmengine.config import DictAction  # noqa: E402
+from mmengine.registry import RUNNERS  # noqa: E402
+from mmengine.runner import Runner  # noqa: E402
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description='Test (and evaluate) a model')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='the dir to save logs and metrics')
+    parser.add_argument(
+        '--out', help='dump raw predictions to this pickle file (.pkl)')
+    parser.add_argument(
+        '--metrics-out',
+        help='also write the metrics to this JSON file (for scripts)')
+    parser.add_argument(
+        '--show-dir',
+        help='draw predictions and ground truth into this directory '
+        '(relative to the work dir\'s timestamped folder)')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config settings, e.g. test_evaluator.classwise=True')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def main():
+    args = parse_args()
+    try:
+        if not osp.isfile(args.checkpoint):
+            raise FileNotFoundError(f'checkpoint {args.checkpoint} not found')
+        cfg = load_config(args.config)
+        cfg.launcher = args.launcher
+        apply_cli_options(cfg, args.config, args.work_dir, args.cfg_options)
+        prepare_launch(cfg, args.launcher)
+    except (ConfigKeyError, LaunchError, FileNotFoundError) as e:
+        sys.exit(f'error: {e}')
+    cfg.load_from = args.checkpoint
+
+    if args.show_dir:
+        vis = cfg.default_hooks.get('visualization')
+        if vis is None:
+            sys.exit('error: --show-dir needs a visualization hook in '
+                     'default_hooks (mmdet configs have one)')
+        vis.draw = True
+        vis.test_out_dir = args.show_dir
+    if args.out:
+        if not args.out.endswith(('.pkl', '.pickle')):
+            sys.exit('error: --out must be a .pkl or .pickle file')
+        evaluator = cfg.test_evaluator
+        if isinstance(evaluator, dict):
+            evaluator = [evaluator]
+        cfg.test_evaluator = list(evaluator) + [
+            dict(type='DumpResults', out_file_path=args.out)
+        ]
+
+    runner = (Runner.from_cfg(cfg)
+              if 'runner_type' not in cfg else RUNNERS.build(cfg))
+    metrics = runner.test()
+    if args.metrics_out and runner.rank == 0:
+        write_metrics(args.metrics_out, metrics, args.config, args.checkpoint)
+
+
+def write_metrics(path: str, metrics: dict, config: str,
+                  checkpoint: str) -> None:
+    """Write ``metrics`` (plus where they came from) atomically as JSON."""
+    record = dict(
+        config=config,
+        checkpoint=checkpoint,
+        metrics={k: _plain(v)
+                 for k, v in metrics.items()})
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    tmp = f'{path}.tmp{os.getpid()}'
+    with open(tmp, 'w') as f:
+        json.dump(record, f, indent=2)
+    os.replace(tmp, path)
+
+
+def _plain(value):
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,84 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+"""Train a model from an mmselfsup- or mmdet-scoped config.
+
+Example:
+    python tools/train.py configs/demo/faster-rcnn_r18_fpn_synthetic.py
+    tools/dist_train.sh configs/swav/r50_4gpu.py 4
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+import custom_modules  # noqa: E402,F401  (installs the compat layer first)
+from custom_modules.compat.launch import (LaunchError, check_amp,  # noqa
+                                          prepare_launch)
+from custom_modules.utils import ConfigKeyError, apply_cli_options  # noqa
+from custom_modules.utils import load_config  # noqa: E402
+from mmengine.config import DictAction  # noqa: E402
+from mmengine.registry import RUNNERS  # noqa: E402
+from mmengine.runner import Runner  # noqa: E402
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description='Train a model')
+    parser.add_argument('config', help='train config file path')
+    parser.add_argument('--work-dir', help='the dir to save logs and models')
+    parser.add_argument(
+        '--resume',
+        nargs='?',
+        type=str,
+        const='auto',
+        help='resume from this checkpoint, or, without a path, from the '
+        'latest checkpoint in the work dir')
+    parser.add_argument(
+        '--amp',
+        action='store_true',
+        help='mixed precision with dynamic loss scaling (needs a GPU)')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config settings, e.g. train_cfg.max_epochs=2 '
+        'model.backbone.init_cfg.checkpoint=work_dirs/swav/backbone.pth')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def main():
+    args = parse_args()
+    try:
+        cfg = load_config(args.config)
+        cfg.launcher = args.launcher
+        apply_cli_options(cfg, args.config, args.work_dir, args.cfg_options)
+        if args.amp:
+            cfg.optim_wrapper.type = 'AmpOptimWrapper'
+            cfg.optim_wrapper.loss_scale = 'dynamic'
+        check_amp(cfg.optim_wrapper.get('type') == 'AmpOptimWrapper')
+        prepare_launch(cfg, args.launcher)
+    except (ConfigKeyError, LaunchError, FileNotFoundError) as e:
+        sys.exit(f'error: {e}')
+
+    if args.resume == 'auto':
+        cfg.resume = True
+        cfg.load_from = None
+    elif args.resume is not None:
+        cfg.resume = True
+        cfg.load_from = args.resume
+
+    runner = (Runner.from_cfg(cfg)
+              if 'runner_type' not in cfg else RUNNERS.build(cfg))
+    runner.train()
+
+
+if __name__ == '__main__':
+    main()
