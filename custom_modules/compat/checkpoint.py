@@ -99,10 +99,12 @@ def load_checkpoint_file(filename: str,
         raise UnsafeCheckpointError(
             f'{filename} holds Python objects that are not on the safe '
             f'list, so it was not loaded (refused: {what}). '
-            'Weights files should hold tensors only: if you trust the file, '
-            're-save just its state dict, e.g. torch.save({"state_dict": '
-            'torch.load(f, weights_only=False)["state_dict"]}, out), or '
-            'convert it with tools/model_converters/convert.py.') from e
+            'Weights files should hold tensors only. If you trust the file, '
+            're-save just its weights once: python -c "import torch; '
+            f"c = torch.load('{filename}', weights_only=False); "
+            "torch.save({'state_dict': c['state_dict']}, 'weights.pth')\" "
+            '(pick the key that holds the weights), and use weights.pth.'
+        ) from e
 
 
 def _upstream_fixed() -> bool:

@@ -1,0 +1,97 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+"""Generate the synthetic detection set, the default data of ``make demo``.
+
+Example:
+    python tools/dataset_converters/make_synthetic.py --out data/synthetic \\
+        --seed 0 --num-unlabeled 2000 --num-train 200 --num-val 100 \\
+        --size 192 256
+
+writes ``annotations/{train,val}.json`` (COCO), ``images/{train,val}/`` and
+the unlabeled pool ``unlabeled/`` (no labels), deterministically for a seed.
+Read it with ``configs/_base_/datasets/synthetic_detection.py``. Classes,
+layout and the occlusion rule are described in
+``custom_modules/data_io/synthetic.py``.
+"""
+import argparse
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
+
+from tqdm import tqdm  # noqa: E402
+
+from custom_modules.data_io.synthetic import (  # noqa: E402
+    format_summary, generate)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description='Generate the synthetic shapes-and-textures detection '
+        'set (COCO train/val + an unlabeled pool)')
+    parser.add_argument(
+        '--out', required=True, help='output folder, e.g. data/synthetic')
+    parser.add_argument('--seed', type=int, default=0, help='default: 0')
+    parser.add_argument(
+        '--num-unlabeled',
+        type=int,
+        default=2000,
+        help='images in the unlabeled pool (default: 2000)')
+    parser.add_argument(
+        '--num-train',
+        type=int,
+        default=200,
+        help='labeled training images (default: 200)')
+    parser.add_argument(
+        '--num-val',
+        type=int,
+        default=100,
+        help='labeled validation images (default: 100)')
+    parser.add_argument(
+        '--size',
+        type=int,
+        nargs=2,
+        default=[192, 256],
+        metavar=('H', 'W'),
+        help='image height and width (default: 192 256)')
+    parser.add_argument(
+        '--force',
+        action='store_true',
+        help='write into a non-empty output folder (replaces the files of '
+        'a previous run)')
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    bars = {}
+
+    def progress(split, done, total):
+        if split not in bars:
+            bars[split] = tqdm(total=total, desc=f'{split:>9}', unit='img')
+        bars[split].update(1)
+        if done == total:
+            bars[split].close()
+
+    try:
+        summary = generate(
+            args.out,
+            seed=args.seed,
+            num_unlabeled=args.num_unlabeled,
+            num_train=args.num_train,
+            num_val=args.num_val,
+            size=tuple(args.size),
+            force=args.force,
+            progress=progress)
+    except (FileExistsError, ValueError) as e:
+        for bar in bars.values():
+            bar.close()
+        print(f'error: {e}', file=sys.stderr)
+        return 1
+    h, w = summary['size']
+    print(f'\nwrote {args.out} (seed {args.seed}, {h} x {w} px)')
+    print(format_summary(summary))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
