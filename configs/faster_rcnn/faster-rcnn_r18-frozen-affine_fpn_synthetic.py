@@ -1,0 +1,6 @@
+# Demo (R18, synthetic, SwAV backbone): the report's "FBN", affine frozen,
+# running statistics updated.
+_base_ = '../demo/faster-rcnn_r18_fpn_synthetic_swav.py'
+model = dict(
+    backbone=dict(
+        norm_cfg=dict(type='BN', requires_grad=False), norm_eval=False))

@@ -1,0 +1,8 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+from .bbox_heads import Shared2FCBBoxHeadLN
+from .res5_head import ResLayerWithExtraNorm
+from .verified_pretrained import VerifiedPretrainedInit
+
+__all__ = [
+    'Shared2FCBBoxHeadLN', 'ResLayerWithExtraNorm', 'VerifiedPretrainedInit'
+]

@@ -1,0 +1,115 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+"""``VerifiedPretrained``: mmengine's ``Pretrained`` that cannot fail
+silently.
+
+mmengine's ``PretrainedInit`` loads with ``strict=False``, so a checkpoint
+whose keys carry another prefix (``module.encoder.``...) loads nothing and the
+detector trains from scratch without a word. This initializer loads through
+mmengine's ``CheckpointLoader`` (local files go through
+``custom_modules.compat.checkpoint.load_checkpoint_file``, weights only),
+logs a compact key report and raises :class:`~custom_modules.transfer.
+TransferError` when no weight matched, a weight of the module is missing, or
+shapes differ. The checkpoint's ``meta`` is kept on the module as
+``transfer_info`` for ``TransferCheckHook``.
+
+Use it as ``model.backbone.init_cfg``::
+
+    init_cfg=dict(type='VerifiedPretrained', checkpoint='swav.pth',
+                  prefix='backbone.')
+"""
+import logging
+from typing import Dict, Iterable, Optional
+
+from mmengine.logging import print_log
+from mmengine.model.weight_init import update_init_info
+from mmengine.registry import WEIGHT_INITIALIZERS
+from torch import nn
+
+from ..transfer import (TransferError, extract_state_dict, match_state_dict,
+                        verify_report)
+
+
+def fingerprint(module: nn.Module,
+                keys: Iterable[str],
+                num: int = 8) -> Dict[str, float]:
+    """Sums of a few loaded tensors, spread over ``keys``.
+
+    ``TransferCheckHook`` compares them before training, which catches a
+    later initializer (or ``init_weights`` of a child) overwriting the
+    transferred weights.
+    """
+    keys = [k for k in keys if not k.endswith('num_batches_tracked')]
+    if not keys:
+        return {}
+    step = max(1, len(keys) // num)
+    chosen = keys[::step][:num - 1] + [keys[-1]]
+    state = module.state_dict()
+    return {k: float(state[k].double().sum()) for k in chosen}
+
+
+@WEIGHT_INITIALIZERS.register_module(name='VerifiedPretrained')
+class VerifiedPretrainedInit:
+    """Load a sub-module's weights from a checkpoint and verify the keys.
+
+    Args:
+        checkpoint (str, optional): Checkpoint file (local path or any
+            mmengine scheme). None raises with the option to set.
+        prefix (str): Prefix of the module's keys in the file; ``''`` uses
+            every key. Defaults to ``'backbone.'``.
+        map_location (str): As for ``torch.load``. Defaults to ``'cpu'``.
+        allow_missing (Iterable[str]): Key prefixes of the module that may be
+            absent from the file (new layers). Defaults to ().
+    """
+
+    def __init__(self,
+                 checkpoint: Optional[str] = None,
+                 prefix: str = 'backbone.',
+                 map_location: str = 'cpu',
+                 allow_missing: Iterable[str] = ()):
+        if prefix and not prefix.endswith('.'):
+            prefix += '.'
+        self.checkpoint = checkpoint
+        self.prefix = prefix
+        self.map_location = map_location
+        self.allow_missing = tuple(allow_missing)
+
+    def __call__(self, module: nn.Module) -> None:
+        from mmengine.runner.checkpoint import CheckpointLoader
+        if not self.checkpoint:
+            raise TransferError(
+                f'{type(module).__name__}.init_cfg (VerifiedPretrained) has '
+                'no checkpoint: pass one with --cfg-options '
+                'model.backbone.init_cfg.checkpoint=PATH, or set '
+                'model.backbone.init_cfg=None to train from scratch')
+        ckpt = CheckpointLoader.load_checkpoint(
+            self.checkpoint, map_location=self.map_location)
+        file_state = extract_state_dict(ckpt)
+        report = match_state_dict(module.state_dict(), file_state, self.prefix)
+        print_log(
+            f'VerifiedPretrained: {type(module).__name__} <- '
+            f'{self.checkpoint} (prefix {self.prefix!r}): '
+            f'{report.summary()}',
+            logger='current',
+            level=logging.INFO)
+        verify_report(report, self.checkpoint, self.prefix, file_state,
+                      self.allow_missing)
+        module.load_state_dict(
+            {k: file_state[self.prefix + k]
+             for k in report.matched},
+            strict=False)
+        meta = ckpt.get('meta') if isinstance(ckpt, dict) else None
+        # A plain attribute (not a buffer): read by TransferCheckHook.
+        module.transfer_info = dict(
+            checkpoint=self.checkpoint,
+            prefix=self.prefix,
+            meta=meta,
+            matched=len(report.matched),
+            missing=list(report.missing),
+            unexpected=list(report.unexpected),
+            fingerprint=fingerprint(module, report.matched))
+        if hasattr(module, '_params_init_info'):
+            update_init_info(module, init_info=self._get_init_info())
+
+    def _get_init_info(self) -> str:
+        return (f'{type(self).__name__}: load {self.prefix}* from '
+                f'{self.checkpoint} (verified)')

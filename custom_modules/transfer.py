@@ -1,0 +1,377 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+"""Pure logic of backbone transfer: key matching and consistency checks.
+
+Two things go wrong silently when a self-supervised backbone is fine-tuned in
+OpenMMLab:
+
+1. A checkpoint whose keys do not carry the expected prefix (``module.``,
+   ``encoder.``...) loads *nothing*: mmengine's ``Pretrained`` initializer
+   loads with ``strict=False`` and the detector trains from scratch.
+2. The detector normalises its input differently from the pretraining run
+   (BGR vs RGB, other mean/std) or builds a different backbone (stem, norm,
+   depth), and the transferred features are quietly degraded.
+
+:func:`match_state_dict` answers the first, :func:`compare_pretrain_cfg` the
+second. Both are plain functions; the registered ``VerifiedPretrained``
+initializer (``custom_modules/models/verified_pretrained.py``) and
+``TransferCheckHook`` (``custom_modules/engine/hooks/transfer_check.py``) call
+them.
+"""
+import os.path as osp
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
+
+#: Keys that a module may lack in a checkpoint without it being an error:
+#: BatchNorm's step counter is not written by every converter (torchvision
+#: and detectron2 checkpoints have none) and is unused unless momentum=None.
+IGNORED_MISSING_SUFFIXES = ('num_batches_tracked', )
+
+#: Known key prefixes of other formats and how to fix them: (prefix, fix).
+#: The first prefix that starts a key of the checkpoint wins.
+PREFIX_HINTS: Tuple[Tuple[str, str], ...] = (
+    ('module.encoder_q.',
+     'a MoCo checkpoint: convert with tools/model_converters/convert.py '
+     '--src-format moco'),
+    ('module.encoder.', 'a PyContrast (InfoMin) checkpoint: convert with '
+     'tools/model_converters/convert.py --src-format pycontrast'),
+    ('module.backbone.',
+     'saved from a DataParallel/DDP wrapper: strip "module." (convert with '
+     'tools/model_converters/convert.py) or set prefix="module.backbone."'),
+    ('encoder.',
+     'an encoder-only checkpoint: set prefix="encoder." or convert it with '
+     'tools/model_converters/convert.py'),
+    ('conv1.',
+     'a bare ResNet state dict (torchvision style): set prefix="" or convert '
+     'it to "backbone.*" keys with tools/model_converters/convert.py'),
+)
+
+
+class TransferError(RuntimeError):
+    """A pretrained backbone that would not (fully) transfer."""
+
+
+@dataclass
+class KeyReport:
+    """What loading a state dict into a module would do.
+
+    Attributes:
+        matched (list[str]): Module keys found in the checkpoint with the
+            same shape (these are loaded).
+        missing (list[str]): Module keys absent from the checkpoint.
+        unexpected (list[str]): Checkpoint keys under the prefix that the
+            module does not have.
+        shape_mismatch (list[tuple]): ``(key, module shape, file shape)``.
+        outside_prefix (dict[str, int]): Count of checkpoint keys outside the
+            prefix, by their first component (``neck``, ``head``...).
+    """
+    matched: List[str] = field(default_factory=list)
+    missing: List[str] = field(default_factory=list)
+    unexpected: List[str] = field(default_factory=list)
+    shape_mismatch: List[Tuple[str, tuple,
+                               tuple]] = field(default_factory=list)
+    outside_prefix: Dict[str, int] = field(default_factory=dict)
+
+    @property
+    def missing_weights(self) -> List[str]:
+        """Missing keys that are real weights (not ignorable buffers)."""
+        return [
+            k for k in self.missing if not k.endswith(IGNORED_MISSING_SUFFIXES)
+        ]
+
+    def summary(self) -> str:
+        """A one-screen report: counts, then the keys grouped by module."""
+        lines = [
+            f'matched {len(self.matched)}, missing {len(self.missing)} '
+            f'({len(self.missing_weights)} weights), unexpected '
+            f'{len(self.unexpected)}, shape mismatch '
+            f'{len(self.shape_mismatch)}'
+        ]
+        if self.missing:
+            lines.append('  missing: ' + group_keys(self.missing))
+        if self.unexpected:
+            lines.append('  unexpected: ' + group_keys(self.unexpected))
+        for key, mine, theirs in self.shape_mismatch[:5]:
+            lines.append(f'  shape {key}: model {mine} vs file {theirs}')
+        if self.outside_prefix:
+            lines.append('  not loaded (outside the prefix): ' +
+                         ', '.join(f'{k}.* ({n})'
+                                   for k, n in self.outside_prefix.items()))
+        return '\n'.join(lines)
+
+
+def group_keys(keys: Iterable[str], depth: int = 2, limit: int = 8) -> str:
+    """Summarise keys by their first ``depth`` components with counts.
+
+    ``['layer1.0.conv1.weight', 'layer1.0.bn1.weight', 'conv1.weight']``
+    gives ``'layer1.0.* (2), conv1.weight'``.
+    """
+    counts: Counter = Counter()
+    full = set()
+    for k in keys:
+        head = '.'.join(k.split('.')[:depth])
+        counts[head] += 1
+        if head == k:
+            full.add(k)
+    parts = [
+        k if (k in full and n == 1) else f'{k}.* ({n})'
+        for k, n in list(counts.items())[:limit]
+    ]
+    if len(counts) > limit:
+        parts.append(f'... {len(counts) - limit} more groups')
+    return ', '.join(parts)
+
+
+def key_prefixes(keys: Iterable[str], depth: int = 1) -> Dict[str, int]:
+    """Count keys by their first ``depth`` dot-separated components."""
+    counts: Counter = Counter()
+    for k in keys:
+        parts = k.split('.')
+        counts['.'.join(parts[:min(depth, len(parts) - 1)]) + '.'] += 1
+    return dict(counts)
+
+
+def suggest_fix(keys: Iterable[str], prefix: str) -> str:
+    """Say what to do when ``prefix`` matches no key of a checkpoint."""
+    keys = list(keys)
+    for known, fix in PREFIX_HINTS:
+        if any(k.startswith(known) for k in keys):
+            return f'keys start with {known!r} — {fix}'
+    top = sorted(key_prefixes(keys), key=lambda p: -key_prefixes(keys)[p])
+    if top:
+        return (f'no key starts with {prefix!r}; set init_cfg.prefix to the '
+                f'prefix of the backbone weights (one of {top[:5]}) or '
+                'convert the file with tools/model_converters/convert.py')
+    return 'the file holds no weights'
+
+
+def extract_state_dict(checkpoint: Any) -> Mapping[str, Any]:
+    """The state dict of a loaded checkpoint (``state_dict``/``model`` or
+    the mapping itself)."""
+    if not isinstance(checkpoint, Mapping):
+        raise TransferError(
+            f'a checkpoint must be a dict, got {type(checkpoint).__name__}')
+    for name in ('state_dict', 'model'):
+        if isinstance(checkpoint.get(name), Mapping):
+            return checkpoint[name]
+    return checkpoint
+
+
+def match_state_dict(module_state: Mapping[str, Any],
+                     file_state: Mapping[str, Any],
+                     prefix: str = 'backbone.') -> KeyReport:
+    """Compare a module's state dict with a checkpoint's, under a prefix.
+
+    Args:
+        module_state (Mapping): ``module.state_dict()`` (tensors or anything
+            with ``.shape``).
+        file_state (Mapping): The checkpoint's state dict (full keys).
+        prefix (str): Prefix of the module's weights in the file, e.g.
+            ``'backbone.'``; ``''`` takes every key. Defaults to
+            ``'backbone.'``.
+
+    Returns:
+        KeyReport: Matched / missing / unexpected / mismatched keys.
+    """
+    if prefix and not prefix.endswith('.'):
+        prefix += '.'
+    stripped = {
+        k[len(prefix):]: v
+        for k, v in file_state.items() if k.startswith(prefix)
+    }
+    outside = Counter(
+        k.split('.')[0] for k in file_state if not k.startswith(prefix))
+    report = KeyReport(outside_prefix=dict(outside))
+    for key, value in module_state.items():
+        if key not in stripped:
+            report.missing.append(key)
+            continue
+        mine = tuple(getattr(value, 'shape', ()))
+        theirs = tuple(getattr(stripped[key], 'shape', ()))
+        if mine != theirs:
+            report.shape_mismatch.append((key, mine, theirs))
+        else:
+            report.matched.append(key)
+    report.unexpected = [k for k in stripped if k not in module_state]
+    return report
+
+
+def verify_report(
+    report: KeyReport,
+    filename: str,
+    prefix: str,
+    file_keys: Iterable[str],
+    allow_missing: Iterable[str] = ()) -> None:
+    """Raise :class:`TransferError` unless the backbone transfers fully.
+
+    Args:
+        report (KeyReport): From :func:`match_state_dict`.
+        filename (str): The checkpoint, named in the message.
+        prefix (str): The prefix that was used.
+        file_keys (Iterable[str]): All keys of the checkpoint (for the hint).
+        allow_missing (Iterable[str]): Key prefixes of the module that may be
+            absent from the file (e.g. ``('layer4.', )`` for a backbone with
+            a new stage). Defaults to ().
+
+    Raises:
+        TransferError: No weight matched, a weight of the module is missing,
+            or shapes differ.
+    """
+    name = osp.basename(filename)
+    file_keys = list(file_keys)
+    found = ', '.join(f'{p}* ({n})'
+                      for p, n in list(key_prefixes(file_keys, 2).items())[:8])
+    allow = tuple(allow_missing)
+    missing = [k for k in report.missing_weights if not k.startswith(allow)]
+    if not report.matched:
+        raise TransferError(
+            f'{name}: no weight was loaded with prefix {prefix!r} '
+            f'({filename}). The file holds {found or "no keys"}. Fix: '
+            f'{suggest_fix(file_keys, prefix)}.')
+    if report.shape_mismatch:
+        key, mine, theirs = report.shape_mismatch[0]
+        raise TransferError(
+            f'{name}: {len(report.shape_mismatch)} weights have other '
+            f'shapes than the model (first: {key} model {mine} vs file '
+            f'{theirs}). Is the backbone depth/width the one that was '
+            'pretrained (e.g. ResNet-18 vs ResNet-50)?')
+    if missing:
+        raise TransferError(
+            f'{name}: {len(missing)} backbone weights are missing under '
+            f'prefix {prefix!r}: {group_keys(missing)}. The file holds '
+            f'{found}. Fix: pretrain/convert the same architecture, or list '
+            'new layers in init_cfg.allow_missing.')
+
+
+# --------------------------------------------------------------------------
+# Consistency of pretraining and fine-tuning
+# --------------------------------------------------------------------------
+
+#: Normalisation layer families that are interchangeable for transfer.
+NORM_FAMILIES = {
+    'BN': 'BN',
+    'BN2d': 'BN',
+    'SyncBN': 'BN',
+    'MMSyncBN': 'BN',
+    'FrozenBN': 'BN',
+    'GN': 'GN',
+    'LN': 'LN',
+    'IN': 'IN',
+}
+
+
+def stem_of(backbone_cfg: Mapping) -> str:
+    """``'deep'`` for three 3x3 convs (``deep_stem=True``), else ``'7x7'``
+    (one 7x7 conv, as torchvision), the vocabulary of
+    ``custom_modules.data_io.checkpoints.pretrain_cfg_for``."""
+    return 'deep' if backbone_cfg.get('deep_stem', False) else '7x7'
+
+
+def summarize_cfg(data_preprocessor: Optional[Mapping],
+                  backbone: Optional[Mapping]) -> Dict[str, Any]:
+    """The transfer-relevant settings of a model config, in the
+    ``pretrain_cfg`` vocabulary: mean, std, bgr_to_rgb, depth, norm, stem,
+    style.
+
+    Keys that the configs do not set are left out (so not compared).
+    """
+    out: Dict[str, Any] = {}
+    dp = dict(data_preprocessor or {})
+    for key in ('mean', 'std'):
+        if dp.get(key) is not None:
+            out[key] = [float(v) for v in dp[key]]
+    if 'bgr_to_rgb' in dp or 'rgb_to_bgr' in dp:
+        out['bgr_to_rgb'] = bool(dp.get('bgr_to_rgb', False))
+    bb = dict(backbone or {})
+    if bb:
+        if bb.get('depth') is not None:
+            out['depth'] = int(bb['depth'])
+        norm = bb.get('norm_cfg') or {'type': 'BN'}
+        out['norm'] = norm.get('type', 'BN')
+        out['stem'] = stem_of(bb)
+        out['style'] = bb.get('style', 'pytorch')
+    return out
+
+
+def pretrain_cfg_from_meta(meta: Optional[Mapping]) -> Optional[dict]:
+    """Read the pretraining settings recorded in a checkpoint's ``meta``.
+
+    ``meta['pretrain_cfg']`` (written by our SwAV runs and converters) wins;
+    otherwise the config text that mmengine stores in ``meta['cfg']`` is
+    parsed and its ``model.data_preprocessor`` (or top-level
+    ``data_preprocessor``) and ``model.backbone`` are read.
+
+    Returns:
+        dict | None: mean, std, bgr_to_rgb, depth, norm, stem (those known),
+        or None when the meta records nothing.
+    """
+    if not meta:
+        return None
+    if isinstance(meta.get('pretrain_cfg'), Mapping):
+        return dict(meta['pretrain_cfg'])
+    text = meta.get('cfg')
+    if not isinstance(text, str) or not text.strip():
+        return None
+    from mmengine.config import Config
+    try:
+        cfg = Config.fromstring(text, '.py')
+    except Exception as e:  # the text is data; a bad one is reported
+        raise TransferError(
+            'the pretraining config stored in the checkpoint meta could not '
+            f'be parsed ({type(e).__name__}: {e}); pass the settings as '
+            'meta["pretrain_cfg"] with tools/model_converters/convert.py'
+        ) from e
+    model = cfg.get('model', {}) or {}
+    dp = model.get('data_preprocessor') or cfg.get('data_preprocessor')
+    return summarize_cfg(dp, model.get('backbone'))
+
+
+def compare_pretrain_cfg(pretrain: Mapping,
+                         finetune: Mapping,
+                         atol: float = 1e-3) -> List[str]:
+    """List the differences between pretraining and fine-tuning settings.
+
+    Only keys present on both sides are compared (a stem recorded as
+    ``'unknown'`` is not). Norm layers compare by family (BN = SyncBN =
+    FrozenBN; GN differs from BN).
+
+    Args:
+        pretrain (Mapping): From :func:`pretrain_cfg_from_meta`.
+        finetune (Mapping): From :func:`summarize_cfg` of the detector.
+        atol (float): Tolerance for mean/std. Defaults to 1e-3.
+
+    Returns:
+        list[str]: One readable line per mismatch; empty when consistent.
+    """
+    problems = []
+    if 'bgr_to_rgb' in pretrain and 'bgr_to_rgb' in finetune and bool(
+            pretrain['bgr_to_rgb']) != bool(finetune['bgr_to_rgb']):
+        order = {True: 'RGB', False: 'BGR'}
+        problems.append(
+            'channel order: pretrained on '
+            f'{order[bool(pretrain["bgr_to_rgb"])]} input '
+            f'(bgr_to_rgb={pretrain["bgr_to_rgb"]}), fine-tuning feeds '
+            f'{order[bool(finetune["bgr_to_rgb"])]} '
+            f'(bgr_to_rgb={finetune["bgr_to_rgb"]})')
+    for key in ('mean', 'std'):
+        if key in pretrain and key in finetune:
+            a = [float(v) for v in pretrain[key]]
+            b = [float(v) for v in finetune[key]]
+            if len(a) != len(b) or any(
+                    abs(x - y) > atol for x, y in zip(a, b)):
+                problems.append(f'{key}: pretrained with {a}, '
+                                f'fine-tuning with {b}')
+    if 'depth' in pretrain and 'depth' in finetune and int(
+            pretrain['depth']) != int(finetune['depth']):
+        problems.append(f'depth: pretrained ResNet-{pretrain["depth"]}, '
+                        f'fine-tuning ResNet-{finetune["depth"]}')
+    if 'norm' in pretrain and 'norm' in finetune:
+        a, b = str(pretrain['norm']), str(finetune['norm'])
+        if NORM_FAMILIES.get(a, a) != NORM_FAMILIES.get(b, b):
+            problems.append(f'norm: pretrained with {a}, fine-tuning with {b}')
+    for key in ('stem', 'style'):
+        a, b = str(pretrain.get(key)), str(finetune.get(key))
+        if key in pretrain and key in finetune and 'unknown' not in (
+                a, b) and a != b:
+            problems.append(f'{key}: pretrained {a!r}, fine-tuning {b!r}')
+    return problems

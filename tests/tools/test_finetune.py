@@ -1,0 +1,132 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+"""Fine-tuning on the synthetic set through tools/train.py and tools/test.py:
+from a (tiny) SwAV checkpoint and from scratch, one shrunken epoch each."""
+import glob
+import os.path as osp
+import re
+import subprocess
+import sys
+
+import pytest
+import torch
+from mmengine.config import Config
+
+pytestmark = pytest.mark.slow
+
+RGB_PREPROCESSOR = dict(
+    mean=[123.675, 116.28, 103.53],
+    std=[58.395, 57.12, 57.375],
+    bgr_to_rgb=True)
+
+
+def save_swav_checkpoint(path):
+    """A real mmselfsup SwAV (ResNet-18) state dict with mmengine's meta."""
+    from mmselfsup.registry import MODELS as SELFSUP_MODELS
+    cfg = dict(
+        type='SwAV',
+        data_preprocessor=RGB_PREPROCESSOR,
+        backbone=dict(
+            type='ResNet',
+            depth=18,
+            out_indices=[4],
+            norm_cfg=dict(type='BN'),
+            zero_init_residual=True),
+        neck=dict(
+            type='SwAVNeck',
+            in_channels=512,
+            hid_channels=32,
+            out_channels=16,
+            with_avg_pool=True),
+        head=dict(
+            type='SwAVHead',
+            loss=dict(type='SwAVLoss', feat_dim=16, num_prototypes=8)))
+    model = SELFSUP_MODELS.build(dict(cfg, _scope_='mmselfsup'))
+    meta = dict(cfg=Config(dict(model=cfg)).pretty_text, epoch=1)
+    torch.save(dict(meta=meta, state_dict=model.state_dict()), path)
+
+
+def shrink(data_root):
+    """--cfg-options for a tiny CPU run on the generated set."""
+    root = data_root.rstrip('/') + '/'
+    opts = ['train_cfg.max_epochs=1', 'randomness.seed=0']
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        opts += [
+            f'{loader}.dataset.data_root={root}', f'{loader}.num_workers=0',
+            f'{loader}.persistent_workers=False', f'{loader}.batch_size=4'
+        ]
+    for evaluator in ('val_evaluator', 'test_evaluator'):
+        opts.append(f'{evaluator}.ann_file={root}annotations/val.json')
+    return opts
+
+
+def run(repo_root, tool, *args):
+    proc = subprocess.run(
+        [sys.executable,
+         osp.join(repo_root, 'tools', tool), *args],
+        cwd=repo_root,
+        capture_output=True,
+        text=True,
+        timeout=900)
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def train_and_test(repo_root, config, work_dir, options):
+    rc, out = run(repo_root, 'train.py', config, '--work-dir', work_dir,
+                  '--cfg-options', *options)
+    assert rc == 0, out[-4000:]
+    ckpts = glob.glob(osp.join(work_dir, 'epoch_1.pth'))
+    assert ckpts, out[-2000:]
+    rc, test_out = run(repo_root, 'test.py', config, ckpts[0], '--work-dir',
+                       work_dir, '--cfg-options', *options)
+    assert rc == 0, test_out[-4000:]
+    for metric in ('coco/bbox_mAP:', 'coco/bbox_mAP_50:', 'coco/bbox_mAP_75:',
+                   'coco/bbox_mAP_s:', 'coco/bbox_mAP_m:', 'coco/bbox_mAP_l:'):
+        assert metric in test_out, test_out[-3000:]
+    assert 'spotted_disc' in test_out  # per-class AP table
+    return out
+
+
+def test_finetune_from_swav(repo_root, synthetic_root, tmp_path):
+    ckpt = str(tmp_path / 'swav_r18.pth')
+    save_swav_checkpoint(ckpt)
+    options = shrink(synthetic_root) + [
+        f'model.backbone.init_cfg.checkpoint={ckpt}'
+    ]
+    out = train_and_test(repo_root,
+                         'configs/demo/faster-rcnn_r18_fpn_synthetic_swav.py',
+                         str(tmp_path / 'swav'), options)
+    assert 'VerifiedPretrained: ResNet <- ' in out
+    assert re.search(r'matched 1\d\d, missing 0 \(0 weights\), unexpected 0',
+                     out), out[-3000:]
+    assert 'TransferCheckHook: fine-tuning agrees with the pretraining' in out
+    assert 'optimizer param groups:' in out
+
+
+def test_finetune_from_scratch(repo_root, synthetic_root, tmp_path):
+    out = train_and_test(repo_root,
+                         'configs/demo/faster-rcnn_r18_fpn_synthetic.py',
+                         str(tmp_path / 'scratch'), shrink(synthetic_root))
+    assert 'VerifiedPretrained' not in out
+
+
+def test_wrong_prefix_stops_training(repo_root, synthetic_root, tmp_path):
+    ckpt = str(tmp_path / 'swav_r18.pth')
+    save_swav_checkpoint(ckpt)
+    state = torch.load(ckpt, weights_only=True)['state_dict']
+    bad = str(tmp_path / 'moco.pth')
+    torch.save(
+        {
+            'state_dict': {
+                'module.encoder_q.' + k[len('backbone.'):]: v
+                for k, v in state.items()
+            }
+        }, bad)
+    rc, out = run(repo_root, 'train.py',
+                  'configs/demo/faster-rcnn_r18_fpn_synthetic_swav.py',
+                  '--work-dir', str(tmp_path / 'bad'), '--cfg-options',
+                  *shrink(synthetic_root),
+                  f'model.backbone.init_cfg.checkpoint={bad}')
+    assert rc != 0
+    assert 'TransferError: moco.pth: no weight was loaded' in out
+    assert '--src-format moco' in out
+    assert not glob.glob(str(tmp_path / 'bad' / '*.pth'))
