@@ -1,0 +1,9 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+from .transforms import (LoadImageFromFileOrSkip, decode_image_bgr,
+                         find_skipping_loaders)
+from .unlabeled import UnlabeledImageDataset, read_image_list, scan_images
+
+__all__ = [
+    'LoadImageFromFileOrSkip', 'UnlabeledImageDataset', 'decode_image_bgr',
+    'find_skipping_loaders', 'read_image_list', 'scan_images'
+]
