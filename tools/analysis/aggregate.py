@@ -1,0 +1,82 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+"""Tables (Markdown and CSV) of a grid's test metrics, in report layouts.
+
+Example:
+    python tools/analysis/aggregate.py work_dirs/semi_table1 \\
+        --layout semi-table1
+    # -> work_dirs/semi_table1/results/semi-table1.{md,csv}
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
+
+from custom_modules.analysis.tables import (LAYOUTS,  # noqa: E402
+                                            AggregateError, build_table,
+                                            find_metrics, render_markdown,
+                                            to_csv)
+from custom_modules.experiments.sweep import atomic_write  # noqa: E402
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description='Aggregate the test metrics of a grid into tables')
+    parser.add_argument(
+        'work_dir', help='the grid\'s work dir (<work_root>/<grid name>)')
+    parser.add_argument(
+        '--layout',
+        choices=list(LAYOUTS),
+        default='coco',
+        help='table layout (default: coco)')
+    parser.add_argument(
+        '--stage',
+        nargs='+',
+        help='test stage(s) to read (default: every stage with metrics; '
+        'several get a stage column)')
+    parser.add_argument(
+        '--axes',
+        nargs='+',
+        help='axis columns, in this order (default: the axes that vary)')
+    parser.add_argument(
+        '--out',
+        help='output folder (default: WORK_DIR/results); writes '
+        'LAYOUT.md and LAYOUT.csv')
+    parser.add_argument(
+        '--force', action='store_true', help='overwrite existing tables')
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    out = args.out or osp.join(args.work_dir, 'results')
+    md_path = osp.join(out, f'{args.layout}.md')
+    csv_path = osp.join(out, f'{args.layout}.csv')
+    try:
+        runs = find_metrics(args.work_dir, args.stage)
+        columns, rows = build_table(runs, args.layout, args.axes)
+    except AggregateError as e:
+        print(f'error: {e}', file=sys.stderr)
+        return 2
+    existing = [p for p in (md_path, csv_path) if osp.exists(p)]
+    if existing and not args.force:
+        print(f'error: {", ".join(existing)} exist; pass --force to '
+              'overwrite', file=sys.stderr)
+        return 2
+    markdown = render_markdown(
+        columns, rows, args.layout,
+        ', '.join(
+            osp.join(args.work_dir, s)
+            for s in sorted({r.stage
+                             for r in runs})))
+    os.makedirs(out, exist_ok=True)
+    atomic_write(md_path, markdown)
+    atomic_write(csv_path, to_csv(columns, rows))
+    print(markdown)
+    print(f'written: {md_path}, {csv_path}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,116 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+"""Run a grid of experiments (pretrain -> convert -> fine-tune -> test).
+
+Examples:
+    python tools/sweep.py configs/grids/semi_table1.yaml --dry-run
+    python tools/sweep.py configs/grids/semi_table1.yaml \\
+        --launcher pytorch --gpus 4 --only 'finetune/*r50-200e*'
+    PARTITION=gpu python tools/sweep.py configs/grids/da_table1.yaml \\
+        --launcher slurm --gpus 8
+
+Finished runs (a ``.done`` marker in their work dir) are skipped, interrupted
+training is resumed, a failed run is reported while the others go on; the
+exit code is non-zero when a run did not finish. The grid schema is in
+docs/sweeps.md.
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from custom_modules.experiments.grid import GridError, expand  # noqa: E402
+from custom_modules.experiments.grid import load_grid  # noqa: E402
+from custom_modules.experiments.sweep import (LAUNCHERS,  # noqa: E402
+                                              SweepError, SweepOptions,
+                                              exit_code, run_sweep, select,
+                                              summary_table)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description='Run the stages and axes of a grid file '
+        '(docs/sweeps.md)')
+    parser.add_argument('grid', help='grid file (configs/grids/*.yaml)')
+    parser.add_argument(
+        '--dry-run',
+        action='store_true',
+        help='print the commands (placeholders of unfinished runs shown as '
+        'what they will be) and run nothing')
+    parser.add_argument(
+        '--gpus',
+        type=int,
+        default=1,
+        help='GPUs (processes) per train/test run (default: 1)')
+    parser.add_argument(
+        '--launcher',
+        choices=LAUNCHERS,
+        default='none',
+        help='none: python tools/train.py; pytorch: tools/dist_train.sh; '
+        'slurm: tools/slurm_train.sh (default: none)')
+    parser.add_argument(
+        '--partition',
+        default=os.environ.get('PARTITION'),
+        help='slurm partition (default: $PARTITION)')
+    parser.add_argument(
+        '--only',
+        action='append',
+        default=[],
+        metavar='PATTERN',
+        help='run only runs matching PATTERN (fnmatch on stage/run, or on '
+        'the stage or run name alone) and the runs they need; repeatable')
+    parser.add_argument(
+        '--work-root',
+        help='root of the work dirs (default: the grid\'s work_root, '
+        'work_dirs)')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        default=[],
+        metavar='KEY=VALUE',
+        help='added to every train and test run; not part of run names '
+        '(e.g. to shorten schedules for a smoke test)')
+    parser.add_argument(
+        '--list', action='store_true', help='list the runs and their state')
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    try:
+        grid = load_grid(args.grid, args.work_root)
+        runs = select(expand(grid), args.only)
+        opts = SweepOptions(
+            launcher=args.launcher,
+            gpus=args.gpus,
+            partition=args.partition,
+            python=sys.executable,
+            tools_dir=osp.relpath(osp.join(ROOT, 'tools')),
+            cfg_options=list(args.cfg_options))
+        opts.check()
+    except (GridError, SweepError, OSError) as e:
+        print(f'error: {e}', file=sys.stderr)
+        return 2
+    if args.list:
+        for run in runs:
+            state = 'done' if osp.isfile(run.marker) else (
+                'started' if osp.isdir(run.work_dir) else 'new')
+            print(f'{run.key:60s} {state:8s} {run.work_dir}')
+        return 0
+    print(f'grid {grid.name} ({args.grid}): {len(runs)} runs under '
+          f'{osp.join(grid.work_root, grid.name)}', flush=True)
+    results = run_sweep(
+        runs,
+        opts,
+        dry_run=args.dry_run,
+        echo=lambda line: print(line, flush=True))
+    if not args.dry_run:
+        print('\n' + summary_table(results))
+        return exit_code(results)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
