@@ -13,8 +13,11 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import custom_modules  # noqa: E402,F401  (installs the compat layer first)
+from custom_modules.compat.checkpoint import UnsafeCheckpointError  # noqa
 from custom_modules.compat.launch import (LaunchError, check_amp,  # noqa
                                           prepare_launch)
+from custom_modules.engine.hooks.swav_hooks import SwAVCollapseError  # noqa
+from custom_modules.transfer import TransferError  # noqa: E402
 from custom_modules.utils import ConfigKeyError, apply_cli_options  # noqa
 from custom_modules.utils import load_config  # noqa: E402
 from mmengine.config import DictAction  # noqa: E402
@@ -77,7 +80,14 @@ def main():
 
     runner = (Runner.from_cfg(cfg)
               if 'runner_type' not in cfg else RUNNERS.build(cfg))
-    runner.train()
+    try:
+        runner.train()
+    except (FloatingPointError, SwAVCollapseError, TransferError,
+            UnsafeCheckpointError, FileNotFoundError) as e:
+        # Expected failures carry a message that says what to do; the log in
+        # the work dir gets it too.
+        runner.logger.error(f'{type(e).__name__}: {e}')
+        sys.exit(f'error: {e}')
 
 
 if __name__ == '__main__':

@@ -40,6 +40,10 @@ param_scheduler = [
 ]
 
 default_hooks = dict(
+    # Stop at the first NaN/inf loss, keeping the last good checkpoint;
+    # reseed every epoch so that --resume continues exactly.
+    nan_guard=dict(type='NonFiniteLossHook'),
+    epoch_seed=dict(type='EpochSeedHook'),
     logger=dict(type='LoggerHook', interval=10),
     checkpoint=dict(
         type='CheckpointHook',

@@ -38,5 +38,9 @@ optim_wrapper = {{_base_.lr_uniform}}
 val_evaluator = dict(classwise=True)
 test_evaluator = dict(classwise=True)
 default_hooks = dict(
+    # Stop at the first NaN/inf loss, keeping the last good checkpoint;
+    # reseed every epoch so that --resume continues exactly.
+    nan_guard=dict(type='NonFiniteLossHook'),
+    epoch_seed=dict(type='EpochSeedHook'),
     checkpoint=dict(save_best='coco/bbox_mAP_50', rule='greater'))
 custom_hooks = [dict(type='TransferCheckHook', on_mismatch='error')]

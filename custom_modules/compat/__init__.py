@@ -6,9 +6,15 @@ when the upstream fix is present. :func:`install` is idempotent and must run
 before mmdet or mmselfsup import ``mmcv.ops``; ``custom_modules`` calls it
 first thing.
 """
+import warnings
 from typing import Dict
 
 from . import ext_ops
+
+# mmengine 0.10.7 imports pkg_resources (hence setuptools<81 in the
+# requirements), which warns on every start; the pin is deliberate.
+warnings.filterwarnings(
+    'ignore', message='pkg_resources is deprecated', category=UserWarning)
 
 _installed: Dict[str, bool] = {}
 
@@ -22,8 +28,9 @@ def install() -> Dict[str, bool]:
     if not _installed:
         # mmcv._ext must exist before anything imports mmcv.ops.
         _installed['mmcv_ext_provider'] = ext_ops.install()
-        from . import checkpoint, numpy_hue, registry
+        from . import atomic_save, checkpoint, numpy_hue, registry
         _installed['safe_checkpoint_loading'] = checkpoint.install()
+        _installed['atomic_checkpoint_save'] = atomic_save.install()
         _installed['numpy2_adjust_hue'] = numpy_hue.install()
         _installed['mmselfsup_registry'] = registry.install()
         from . import launch  # noqa: F401  registers DeviceAgnosticDDP

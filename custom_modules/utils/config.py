@@ -30,7 +30,7 @@ def check_cfg_options(cfg: Config, options: Optional[Dict[str, Any]]) -> None:
         ConfigKeyError: A key looks like a typo.
     """
     for full_key in options or {}:
-        node: Any = cfg
+        node: Any = cfg.to_dict()
         parts = full_key.split('.')
         for depth, part in enumerate(parts):
             if isinstance(node, (list, tuple)) and part.isdigit():
@@ -59,7 +59,16 @@ def apply_cli_options(cfg: Config,
     """Merge ``--cfg-options`` and pick the work dir, as mmdet's tools do."""
     check_cfg_options(cfg, cfg_options)
     if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+        try:
+            cfg.merge_from_dict(cfg_options)
+        except (TypeError, KeyError) as e:
+            given = ' '.join(f'{k}={v}' for k, v in cfg_options.items())
+            raise ConfigKeyError(
+                f'--cfg-options {given} cannot be merged into '
+                f'{cfg.filename} ({e}): a key below a value that is None or '
+                'not a dict cannot be set from the command line; write a '
+                'small config that inherits this one and sets the value.'
+            ) from e
     if work_dir is not None:
         cfg.work_dir = work_dir
     elif cfg.get('work_dir', None) is None:

@@ -1,0 +1,227 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+"""Checkpoints and ``last_checkpoint`` written atomically.
+
+mmengine 0.10.7 writes a checkpoint straight to its final name
+(``save_checkpoint`` -> ``LocalBackend.put`` opens the target with ``'wb'``),
+and ``CheckpointHook`` rewrites ``work_dir/last_checkpoint`` in place with
+``open(..., 'w')``. A run killed while saving (out of memory, a cluster
+pre-emption, Ctrl-C twice) leaves a truncated ``epoch_N.pth`` or an empty
+``last_checkpoint``, and ``--resume`` then fails on the file that was meant
+to rescue it. ``CheckpointHook`` also deletes the oldest checkpoint *before*
+writing the new one, so with ``max_keep_ckpts=1`` a kill while saving leaves
+no usable checkpoint at all.
+
+This patch, for local paths only:
+
+- writes each checkpoint to a temporary file in the same folder
+  (``.epoch_3.pth.<random>.tmp``), flushes and ``fsync``\\ s it and moves it
+  into place with :func:`os.replace` (atomic on POSIX and Windows), then
+  ``fsync``\\ s the folder;
+- writes ``last_checkpoint`` the same way;
+- deletes the checkpoints that ``max_keep_ckpts`` retires only after the new
+  checkpoint and ``last_checkpoint`` are in place.
+
+Other storage backends (``s3://``, ``pavi://``, ...) keep upstream's
+behaviour. The same temp-file + ``fsync`` + ``os.replace`` recipe is the one
+of ``torch.hub`` downloads and of detectron2's ``PathManager`` users.
+
+Answers: mmengine 0.10.7 ``runner/checkpoint.py::save_checkpoint`` and
+``hooks/checkpoint_hook.py::CheckpointHook._save_checkpoint_with_step``.
+Each part is skipped when the upstream source already uses ``os.replace``
+(i.e. upstream writes atomically).
+"""
+import contextlib
+import inspect
+import os
+import os.path as osp
+import tempfile
+from typing import IO, Any, Callable, Iterator, List, Optional, Tuple
+
+import torch
+
+_originals: dict = {}
+
+
+def _fsync_dir(path: str) -> None:
+    """``fsync`` a folder so a rename in it survives a power cut (POSIX)."""
+    if os.name != 'posix':
+        return
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _umask_mode() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+@contextlib.contextmanager
+def atomic_open(path: str, mode: str = 'wb') -> Iterator[IO[Any]]:
+    """Open ``path`` for writing so that it appears complete or not at all.
+
+    The data go to a temporary file in the same folder, which is flushed,
+    ``fsync``-ed and moved over ``path`` with :func:`os.replace` when the
+    block ends without an exception. On an exception the temporary file is
+    removed and ``path`` is untouched. The new file gets the permissions a
+    plain ``open`` would give it (``0o666`` minus the umask).
+
+    Args:
+        path (str): The final file.
+        mode (str): ``'wb'`` or ``'w'``. Defaults to ``'wb'``.
+
+    Yields:
+        file: The open temporary file.
+    """
+    if mode not in ('w', 'wb'):
+        raise ValueError(f'atomic_open writes only ("w" or "wb"), got {mode}')
+    folder = osp.dirname(osp.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f'.{osp.basename(path)}.', suffix='.tmp', dir=folder)
+    try:
+        with os.fdopen(fd, mode) as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, _umask_mode())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
+        raise
+    _fsync_dir(folder)
+
+
+def atomic_write_text(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` atomically (see :func:`atomic_open`)."""
+    with atomic_open(path, 'w') as f:
+        f.write(text)
+
+
+def _is_local(filename: str, backend_args: Optional[dict]) -> bool:
+    from mmengine.fileio import LocalBackend, get_file_backend
+    try:
+        backend = get_file_backend(filename, backend_args=backend_args)
+    except Exception:  # noqa: B902  unknown prefix: leave it to upstream
+        return False
+    return isinstance(backend, LocalBackend)
+
+
+def save_checkpoint(checkpoint: dict,
+                    filename: str,
+                    file_client_args: Optional[dict] = None,
+                    backend_args: Optional[dict] = None) -> None:
+    """mmengine's ``save_checkpoint``, atomic for local files.
+
+    Same arguments as :func:`mmengine.runner.checkpoint.save_checkpoint`;
+    local paths are written with :func:`atomic_open` (streaming
+    :func:`torch.save` into the temporary file), anything else is handed to
+    the upstream function.
+    """
+    filename = str(filename)
+    if (file_client_args is not None or filename.startswith('pavi://')
+            or not _is_local(filename, backend_args)):
+        return _originals['save_checkpoint'](
+            checkpoint,
+            filename,
+            file_client_args=file_client_args,
+            backend_args=backend_args)
+    if filename.startswith('file://'):
+        filename = filename[len('file://'):]
+    with atomic_open(filename, 'wb') as f:
+        torch.save(checkpoint, f)
+
+
+def _open_for_hook(file: Any, mode: str = 'r', *args, **kwargs):
+    """``open`` as seen by ``mmengine.hooks.checkpoint_hook``.
+
+    A plain ``'w'`` (how it writes ``last_checkpoint``) becomes an atomic
+    write; every other call is the builtin :func:`open`.
+    """
+    if mode in ('w', 'wb') and not args and not kwargs:
+        return atomic_open(os.fspath(file), mode)
+    return open(file, mode, *args, **kwargs)
+
+
+class _DeferredRemovals:
+    """A file backend whose ``remove``/``rmtree`` wait until :meth:`run`."""
+
+    def __init__(self, backend: Any) -> None:
+        self._backend = backend
+        self.pending: List[Tuple[Callable, str]] = []
+
+    def remove(self, path: str) -> None:
+        self.pending.append((self._backend.remove, path))
+
+    def rmtree(self, path: str) -> None:
+        self.pending.append((self._backend.rmtree, path))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._backend, name)
+
+    def run(self) -> None:
+        for remove, path in self.pending:
+            remove(path)
+
+
+def _save_checkpoint_with_step(self, runner, step, meta):
+    """``CheckpointHook._save_checkpoint_with_step``, deleting afterwards.
+
+    The checkpoints that ``max_keep_ckpts`` retires are removed only once
+    the new checkpoint and ``last_checkpoint`` are written.
+    """
+    backend = self.file_backend
+    deferred = _DeferredRemovals(backend)
+    self.file_backend = deferred
+    try:
+        _originals['_save_checkpoint_with_step'](self, runner, step, meta)
+    finally:
+        self.file_backend = backend
+    deferred.run()
+
+
+def _writes_atomically(func: Callable) -> bool:
+    try:
+        return 'os.replace' in inspect.getsource(func)
+    except (OSError, TypeError):
+        return False
+
+
+def install() -> bool:
+    """Patch mmengine's checkpoint saving; idempotent.
+
+    Returns:
+        bool: Whether any part of the patch is active.
+    """
+    import mmengine.runner as runner_pkg
+    from mmengine.hooks import checkpoint_hook
+    from mmengine.runner import checkpoint as ckpt_mod
+    from mmengine.runner import runner as runner_mod
+    active = False
+    if 'save_checkpoint' in _originals:
+        active = True
+    elif not _writes_atomically(ckpt_mod.save_checkpoint):
+        _originals['save_checkpoint'] = ckpt_mod.save_checkpoint
+        for module in (ckpt_mod, runner_mod, runner_pkg):
+            module.save_checkpoint = save_checkpoint
+        active = True
+    hook = checkpoint_hook.CheckpointHook
+    if '_save_checkpoint_with_step' in _originals:
+        active = True
+    elif not _writes_atomically(hook._save_checkpoint_with_step):
+        _originals['_save_checkpoint_with_step'] = (
+            hook._save_checkpoint_with_step)
+        hook._save_checkpoint_with_step = _save_checkpoint_with_step
+        # The module's only ``open`` writes last_checkpoint.
+        checkpoint_hook.open = _open_for_hook
+        active = True
+    return active
