@@ -328,7 +328,7 @@ def pretrain_cfg_from_meta(meta: Optional[Mapping]) -> Optional[dict]:
 
 def compare_pretrain_cfg(pretrain: Mapping,
                          finetune: Mapping,
-                         atol: float = 1e-3) -> List[str]:
+                         rtol: float = 0.01) -> List[str]:
     """List the differences between pretraining and fine-tuning settings.
 
     Only keys present on both sides are compared (a stem recorded as
@@ -338,7 +338,10 @@ def compare_pretrain_cfg(pretrain: Mapping,
     Args:
         pretrain (Mapping): From :func:`pretrain_cfg_from_meta`.
         finetune (Mapping): From :func:`summarize_cfg` of the detector.
-        atol (float): Tolerance for mean/std. Defaults to 1e-3.
+        rtol (float): Relative tolerance for mean/std. Defaults to 0.01,
+            which accepts facebookresearch/swav's std (0.228 instead of
+            torchvision's 0.229 for red) and catches swapped channels
+            (123.675 vs 103.53) and unnormalised input.
 
     Returns:
         list[str]: One readable line per mismatch; empty when consistent.
@@ -358,7 +361,8 @@ def compare_pretrain_cfg(pretrain: Mapping,
             a = [float(v) for v in pretrain[key]]
             b = [float(v) for v in finetune[key]]
             if len(a) != len(b) or any(
-                    abs(x - y) > atol for x, y in zip(a, b)):
+                    abs(x - y) > rtol * max(abs(x), abs(y), 1e-6)
+                    for x, y in zip(a, b)):
                 problems.append(f'{key}: pretrained with {a}, '
                                 f'fine-tuning with {b}')
     if 'depth' in pretrain and 'depth' in finetune and int(

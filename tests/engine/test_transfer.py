@@ -336,3 +336,16 @@ def test_hook_scratch_and_require_pretrained():
         TransferCheckHook(require_pretrained=True).before_train(runner)
     with pytest.raises(ValueError):
         TransferCheckHook(on_mismatch='ignore')
+
+
+def test_swav_release_std_is_within_tolerance_but_swapped_mean_is_not():
+    from custom_modules.transfer import compare_pretrain_cfg
+    detector = dict(
+        mean=[123.675, 116.28, 103.53],
+        std=[58.395, 57.12, 57.375],
+        bgr_to_rgb=True)
+    swav_release = dict(detector, std=[58.14, 57.12, 57.375])
+    assert compare_pretrain_cfg(swav_release, detector) == []
+    swapped = dict(detector, mean=[103.53, 116.28, 123.675])
+    problems = compare_pretrain_cfg(swapped, detector)
+    assert len(problems) == 1 and problems[0].startswith('mean:')
