@@ -1,0 +1,26 @@
+# Benchmark baseline: the stock mmdet Faster R-CNN config at the size of
+# configs/demo/faster-rcnn_r18_fpn_synthetic.py (ResNet-18 with trainable BN
+# and no frozen stage, 5 classes, 256 x 192 images, batch 4). Everything else
+# is upstream's: Shared2FCBBoxHead, SGD with its lr, the runtime hooks. Only
+# for
+#   python tools/analysis/benchmark.py faster-rcnn --baseline THIS_FILE
+_base_ = 'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py'
+
+model = dict(
+    backbone=dict(
+        depth=18,
+        frozen_stages=-1,
+        norm_cfg=dict(type='BN', requires_grad=True),
+        norm_eval=False,
+        init_cfg=None),
+    neck=dict(in_channels=[64, 128, 256, 512]),
+    roi_head=dict(bbox_head=dict(num_classes=5)))
+
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(type='Resize', scale=(256, 192), keep_ratio=True),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PackDetInputs')
+]
+train_dataloader = dict(batch_size=4, dataset=dict(pipeline=train_pipeline))

@@ -1,0 +1,198 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+"""Tests of the door tools/analysis/benchmark.py: every subcommand runs on
+the CPU with tiny settings; the numbers are not asserted, the table and the
+JSON record are."""
+import glob
+import importlib.util
+import json
+import os.path as osp
+
+import pytest
+
+STOCK_SWAV = ('configs/benchmarks/'
+              'swav_resnet18_1xb16-mcrop-2-4_mmselfsup-stock.py')
+STOCK_FRCNN = ('configs/benchmarks/'
+               'faster-rcnn_r18_fpn_1xb4-256x192_mmdet-stock.py')
+TINY = ['--iters', '1', '--warmup', '0', '--windows', '1', '--quiet',
+        '--threads', '1']
+
+
+@pytest.fixture(scope='module')
+def tool(repo_root):
+    path = osp.join(repo_root, 'tools', 'analysis', 'benchmark.py')
+    spec = importlib.util.spec_from_file_location('benchmark_tool', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _our_swav(repo_root):
+    found = sorted(
+        glob.glob(
+            osp.join(repo_root, 'configs', 'swav',
+                     'swav_resnet18_1xb16-mcrop-2-4-*_synthetic-*.py')))
+    if not found:
+        pytest.skip('the tiny SwAV config is not in configs/swav/')
+    return found[0]
+
+
+def _check_record(record, path, names, unit):
+    on_disk = json.load(open(path))
+    assert on_disk['command'].startswith('python tools/analysis/benchmark.py')
+    assert on_disk['subcommand'] == record['subcommand']
+    for key in ('cpu', 'cpu_cores', 'torch', 'torch_threads',
+                'load_avg_1_5_15', 'load_avg_at_start'):
+        assert key in on_disk['machine']
+    got = [row['name'] for row in on_disk['results']]
+    assert got == names
+    for row in on_disk['results']:
+        assert row['unit'] == unit
+        assert row['median'] > 0
+        assert len(row['windows']) == on_disk['settings']['windows']
+        assert row['peak_mem_mb'] is None or row['peak_mem_mb'] > 0
+    return on_disk
+
+
+def test_swav_against_stock(tool, repo_root, tmp_path, capsys):
+    out = tmp_path / 'swav.json'
+    record = tool.main([
+        'swav', '--config',
+        _our_swav(repo_root), '--baseline',
+        osp.join(repo_root, STOCK_SWAV), '--batch-size', '2', '--json',
+        str(out)
+    ] + TINY)
+    printed = capsys.readouterr().out
+    assert '| benchmark | name | median |' in printed
+    assert '| swav | ours |' in printed and '| swav | baseline |' in printed
+    assert 'vs baseline' in printed
+    on_disk = _check_record(record, out, ['ours', 'baseline'], 'images/s')
+    ours, base = on_disk['results']
+    assert ours['reference'] == 'baseline' and base['ratio'] is None
+    assert set(ours['ratio']) == {'median', 'min', 'max'}
+    assert ours['batch_size'] == 2
+    # the queue state of both sides is recorded (off in epoch 0)
+    assert ours['state']['swav_queue'] == base['state']['swav_queue']
+    assert ours['state']['iters_run'] == 1
+
+
+def test_faster_rcnn_against_stock_with_flops(tool, repo_root, tmp_path,
+                                              capsys):
+    out = tmp_path / 'frcnn.json'
+    tool.main([
+        'faster-rcnn', '--baseline',
+        osp.join(repo_root, STOCK_FRCNN), '--batch-size', '1',
+        '--image-size', '96', '128', '--count-flops', '--json',
+        str(out)
+    ] + TINY)
+    printed = capsys.readouterr().out
+    assert 'GFLOP per image' in printed
+    on_disk = json.load(open(out))
+    assert [r['name'] for r in on_disk['results']] == ['ours', 'baseline']
+    assert on_disk['results'][0]['gflop_per_image'] > 0
+    assert on_disk['settings']['seed'] == 0
+
+
+def test_mocov2_default_config(tool, tmp_path, capsys):
+    out = tmp_path / 'moco.json'
+    record = tool.main(
+        ['mocov2', '--batch-size', '2', '--image-size', '64', '64',
+         '--json', str(out)] + TINY)
+    assert '| mocov2 | ours |' in capsys.readouterr().out
+    _check_record(record, out, ['ours'], 'images/s')
+
+
+def test_wrong_subcommand_for_config(tool, repo_root, capsys):
+    with pytest.raises(SystemExit):
+        tool.main(['faster-rcnn', '--config', _our_swav(repo_root)] + TINY)
+    assert 'not what `faster-rcnn` measures' in capsys.readouterr().err
+
+
+def test_amp_needs_cuda(tool, capsys):
+    with pytest.raises(SystemExit):
+        tool.main(['swav', '--amp'] + TINY)
+    assert '--amp needs --device cuda' in capsys.readouterr().err
+
+
+def test_pipeline_multicrop_against_torchvision(tool, repo_root, tmp_path,
+                                                capsys):
+    out = tmp_path / 'pipe.json'
+    record = tool.main([
+        'pipeline', '--config',
+        _our_swav(repo_root), '--baseline',
+        osp.join(repo_root, STOCK_SWAV), '--num-images', '2',
+        '--image-size', '64', '80', '--json',
+        str(out)
+    ] + TINY)
+    printed = capsys.readouterr().out
+    assert 'torchvision (facebookresearch/swav)' in printed
+    assert 'ours / baseline' in printed
+    on_disk = _check_record(
+        record, out,
+        ['ours', 'baseline', 'torchvision (facebookresearch/swav)'],
+        'images/s')
+    assert on_disk['results'][0]['reference'] == (
+        'torchvision (facebookresearch/swav)')
+    assert '2x64 + 4x32' in on_disk['results'][2]['config']
+
+
+def test_pipeline_detection(tool, repo_root, tmp_path, capsys):
+    tool.main([
+        'pipeline', '--config',
+        osp.join(repo_root, 'configs/demo/faster-rcnn_r18_fpn_synthetic.py'),
+        '--num-images', '2', '--image-size', '96', '128',
+        '--image-format', '.png'
+    ] + TINY)
+    printed = capsys.readouterr().out
+    assert '| pipeline | ours |' in printed
+    assert 'torchvision' not in printed
+
+
+def test_ops(tool, tmp_path, capsys):
+    out = tmp_path / 'ops.json'
+    record = tool.main([
+        'ops', '--num-boxes', '64', '--num-rois', '8', '--feat-size', '8',
+        '8', '--channels', '4', '--json',
+        str(out)
+    ] + TINY)
+    printed = capsys.readouterr().out
+    assert '| nms | ext_ops |' in printed
+    assert '| roi_align forward | mmcv.ops |' in printed
+    on_disk = json.load(open(out))
+    groups = [(r['group'], r['name']) for r in on_disk['results']]
+    assert groups[:3] == [('nms', 'torchvision.ops'), ('nms', 'ext_ops'),
+                          ('nms', 'mmcv.ops')]
+    assert ('roi_align forward+backward', 'mmcv.ops') in groups
+    assert all(r['unit'] == 'calls/s' for r in on_disk['results'])
+    assert record['subcommand'] == 'ops'
+
+
+def test_scaling(tool, tmp_path, capsys):
+    out = tmp_path / 'scaling.json'
+    tool.main([
+        'scaling', '--scales', '1', '2', '--nuimages-samples', '5',
+        '--kitti-frames', '3', '--json',
+        str(out)
+    ] + TINY)
+    printed = capsys.readouterr().out
+    assert '| nuimages | 2x |' in printed and '| kitti | 2x |' in printed
+    rows = json.load(open(out))['results']
+    by = {(r['group'], r['name']): r for r in rows}
+    assert by[('nuimages', '1x')]['items'] == 5 * 4
+    assert by[('nuimages', '2x')]['items'] == 10 * 4
+    assert by[('kitti', '2x')]['items'] == 6 * 8
+    assert by[('kitti', '2x')]['reference'] == '1x'
+
+
+def test_scaling_needs_1x(tool, capsys):
+    with pytest.raises(SystemExit):
+        tool.main(['scaling', '--scales', '2', '4'] + TINY)
+    assert 'must include 1' in capsys.readouterr().err
+
+
+def test_json_not_overwritten_without_force(tool, tmp_path, capsys):
+    out = tmp_path / 'exists.json'
+    out.write_text('{}')
+    with pytest.raises(SystemExit):
+        tool.main(['ops', '--json', str(out)] + TINY)
+    assert '--force' in capsys.readouterr().err
+    assert out.read_text() == '{}'
