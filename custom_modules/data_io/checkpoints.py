@@ -884,9 +884,17 @@ class _Report:
             self.dropped[self.parts.names.get(name, name)] = len(value)
 
 
-def _moco_checkpoint(parts: SourceParts, backbone: Dict[str, torch.Tensor],
-                     depth: int, report: _Report) -> dict:
-    """Choose neck, momentum encoder and queue for the MoCo target."""
+def _moco_checkpoint(parts: SourceParts,
+                     backbone: Dict[str, torch.Tensor],
+                     depth: int,
+                     report: _Report,
+                     keep_queue: bool = False) -> dict:
+    """Choose neck, momentum encoder and queue for the MoCo target.
+
+    The source's queue is dropped unless ``keep_queue``: ``load_from`` loads
+    buffers too, and further training on new data (the domain-adaptation
+    report) must start from a fresh queue, not from the old data's keys.
+    """
     block = RESNET_ARCH[depth][0]
     out_channels = 512 * (4 if block == 'bottleneck' else 1)
     neck, note = mocov2_neck(parts.head, out_channels)
@@ -920,6 +928,11 @@ def _moco_checkpoint(parts: SourceParts, backbone: Dict[str, torch.Tensor],
     queue = parts.queue
     if queue is None:
         report.notes['queue'] = 'left to init (the source has none)'
+    elif not keep_queue:
+        report.drop('queue', queue)
+        queue = None
+        report.notes['queue'] = ('left to init: a fresh queue '
+                                 '(--keep-queue keeps the source\'s)')
     elif neck is None or queue.shape[0] != neck['mlp.2.weight'].shape[0]:
         report.drop('queue', queue)
         queue = None
@@ -943,7 +956,8 @@ def convert(src: str,
             src_format: Optional[str] = None,
             target: str = 'mmdet',
             force: bool = False,
-            encoder: str = 'online') -> dict:
+            encoder: str = 'online',
+            keep_queue: bool = False) -> dict:
     """Convert a released/trained ResNet checkpoint for mmdet or mmselfsup.
 
     Args:
@@ -956,6 +970,9 @@ def convert(src: str,
         force (bool): Overwrite ``dst``. Defaults to False.
         encoder (str): For ``mmdet``, take the ``'online'`` or the
             ``'momentum'`` encoder. Defaults to 'online'.
+        keep_queue (bool): For ``mmselfsup-moco``, keep the source's
+            negative-key queue instead of starting a fresh one. Defaults to
+            False.
 
     Returns:
         dict: Summary: ``src``, ``dst``, ``src_format``, ``target``,
@@ -1012,7 +1029,8 @@ def convert(src: str,
             report.drop('backbone', parts.backbone)
         report.drop('queue', parts.queue)
     else:
-        out_ckpt = _moco_checkpoint(parts, backbone, depth, report)
+        out_ckpt = _moco_checkpoint(parts, backbone, depth, report,
+                                    keep_queue)
 
     meta = dict(
         converter='tools/model_converters/convert.py',

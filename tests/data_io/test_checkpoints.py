@@ -306,7 +306,7 @@ def test_pycontrast_heads_to_moco_neck_and_queue(files, sources, tmp_path):
     ckpt = sources['pycontrast']
     src = files['pycontrast']
     dst = str(tmp_path / 'moco.pth')
-    summary = ck.convert(src, dst, target='mmselfsup-moco')
+    summary = ck.convert(src, dst, target='mmselfsup-moco', keep_queue=True)
     state = load_checkpoint_file(dst)['state_dict']
     model, ema = ckpt['model'], ckpt['model_ema']
     for i in (0, 2):
@@ -383,10 +383,19 @@ def test_mmselfsup_reads_cfg_preprocessor(sources, tmp_path):
     assert 'meta' in pre['basis']
 
 
+def test_moco_target_starts_a_fresh_queue_by_default(files, tmp_path):
+    dst = str(tmp_path / 'fresh.pth')
+    summary = ck.convert(files['pycontrast'], dst, target='mmselfsup-moco')
+    state = load_checkpoint_file(dst)['state_dict']
+    assert 'queue' not in state and 'queue_ptr' not in state
+    assert summary['queue'].startswith('left to init: a fresh queue')
+    assert "contrast['memory']" in summary['dropped']
+
+
 def test_mmselfsup_moco_passes_queue_and_pointer(files, sources, tmp_path):
     src = files['mmselfsup']
     dst = str(tmp_path / 'o.pth')
-    ck.convert(src, dst, target='mmselfsup-moco')
+    ck.convert(src, dst, target='mmselfsup-moco', keep_queue=True)
     got = load_checkpoint_file(dst)['state_dict']
     want = sources['mmselfsup']['state_dict']
     assert set(got) == set(want)
@@ -510,7 +519,7 @@ def test_mmdet_target_loads_into_mmdet_resnet(files, tmp_path):
 def test_moco_target_loads_into_mmselfsup_moco(files, tmp_path, fmt):
     src = files[fmt]
     dst = str(tmp_path / 'moco.pth')
-    ck.convert(src, dst, target='mmselfsup-moco')
+    ck.convert(src, dst, target='mmselfsup-moco', keep_queue=True)
     state = load_checkpoint_file(dst)['state_dict']
     model, _ = moco_model()
     result = model.load_state_dict(state, strict=False)

@@ -52,6 +52,12 @@ def parse_args(argv=None):
         help='for --target mmdet: the online (query) or the momentum '
         'encoder of a MoCo-style source (default: online)')
     parser.add_argument(
+        '--keep-queue',
+        action='store_true',
+        help='for --target mmselfsup-moco: keep the source\'s negative-key '
+        'queue (default: a fresh queue, as further training on new data '
+        'needs)')
+    parser.add_argument(
         '--force', action='store_true', help='overwrite an existing DST')
     return parser.parse_args(argv)
 
@@ -92,7 +98,8 @@ def main(argv=None) -> int:
             src_format=args.src_format,
             target=args.target,
             force=args.force,
-            encoder=args.encoder)
+            encoder=args.encoder,
+            keep_queue=args.keep_queue)
     except (CheckpointFormatError, UnsafeCheckpointError, FileExistsError,
             FileNotFoundError, ValueError) as e:
         print(f'convert.py: error: {e}', file=sys.stderr)

@@ -1,0 +1,9 @@
+# The InfoMin retraining recipe on 90,000 nuImages images: the list
+# data/nuimages/train_90000.txt that nuimages2list.py --subsets writes
+# (nested subsets, docs/nuimages.md). The same 100 epochs, so fewer
+# iterations than on the full list.
+# 90,000 images exceed the ~67k key frames of v1.0-train: make the lists with
+# --sweeps (docs/nuimages.md).
+_base_ = './mocov2_resnet50_infomin-init_1xb32-coslr-100e_nuimages.py'
+
+train_dataloader = dict(dataset=dict(ann_file='train_90000.txt'))

@@ -1,0 +1,140 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+"""The InfoMin retraining route end to end on the synthetic set, through the
+tools: torchvision weights -> convert.py (mmselfsup-moco) -> contrastive
+training with load_from -> convert.py (mmdet) -> Faster R-CNN fine-tuning
+-> tools/test.py AP."""
+import math
+import os.path as osp
+import re
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from custom_modules.compat.checkpoint import load_checkpoint_file
+
+pytestmark = pytest.mark.slow
+
+TINY_MOCO = 'configs/infomin/mocov2_resnet18_1xb16-coslr-2e_synthetic.py'
+DETECTOR = 'configs/demo/faster-rcnn_r18_fpn_synthetic_swav.py'
+BATCH = 16
+QUEUE = 256
+
+
+def run(repo_root, tool, *args):
+    cmd = [sys.executable, osp.join(repo_root, 'tools', *tool.split('/'))]
+    proc = subprocess.run(
+        cmd + list(args),
+        cwd=repo_root,
+        capture_output=True,
+        text=True,
+        timeout=900)
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def losses(log):
+    return [
+        float(v)
+        for v in re.findall(r'Epoch\(train\).*?\sloss: ([-\d.naif]+)', log)
+    ]
+
+
+def detector_options(data_root, ckpt):
+    """--cfg-options for one short fine-tuning epoch on the generated set
+    (no validation: tools/test.py evaluates)."""
+    root = data_root.rstrip('/') + '/'
+    opts = [
+        'train_cfg.max_epochs=1', 'train_cfg.val_begin=2', 'randomness.seed=0',
+        f'model.backbone.init_cfg.checkpoint={ckpt}'
+    ]
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        opts += [
+            f'{loader}.dataset.data_root={root}', f'{loader}.num_workers=0',
+            f'{loader}.persistent_workers=False', f'{loader}.batch_size=4'
+        ]
+    for evaluator in ('val_evaluator', 'test_evaluator'):
+        opts.append(f'{evaluator}.ann_file={root}annotations/val.json')
+    return opts
+
+
+def test_infomin_retraining_route(repo_root, synthetic_root, tmp_path):
+    import torchvision
+
+    # 1. torchvision weights, a bare state dict
+    torch.manual_seed(0)
+    source = str(tmp_path / 'r18_torchvision.pth')
+    torch.save(torchvision.models.resnet18().state_dict(), source)
+
+    # 2. -> both encoders of mmselfsup's MoCo
+    moco_init = str(tmp_path / 'r18_moco.pth')
+    rc, out = run(repo_root, 'model_converters/convert.py', '--src-format',
+                  'torchvision', '--target', 'mmselfsup-moco', source,
+                  moco_init)
+    assert rc == 0, out[-3000:]
+    init_state = torch.load(moco_init, weights_only=True)['state_dict']
+    # a fresh queue: the file must not bring one
+    assert 'queue' not in init_state and 'queue_ptr' not in init_state
+    assert int(init_state['encoder_k.steps']) == 0
+
+    # 3. contrastive training from those weights (load_from: model only)
+    work = str(tmp_path / 'moco')
+    images = osp.join(synthetic_root, 'unlabeled') + '/'
+    num_images = 48  # conftest's synthetic_root
+    iters = 2 * (num_images // BATCH)
+    rc, out = run(repo_root, 'train.py', TINY_MOCO, '--work-dir', work,
+                  '--cfg-options', f'load_from={moco_init}',
+                  f'train_dataloader.dataset.data_root={images}',
+                  'train_dataloader.num_workers=0',
+                  'train_dataloader.persistent_workers=False',
+                  'default_hooks.logger.interval=1', 'randomness.seed=0')
+    assert rc == 0, out[-4000:]
+    assert f'Load checkpoint from {moco_init}' in out
+    assert f'Epoch(train) [1][1/{iters // 2}]' in out  # starts at epoch 0
+    assert 'missing keys in source state_dict: queue, queue_ptr' in out
+    logged = losses(out)
+    assert len(logged) == iters, out[-3000:]
+    assert all(math.isfinite(v) and v > 0 for v in logged), logged
+
+    trained = load_checkpoint_file(osp.join(work, 'epoch_2.pth'))
+    state = trained['state_dict']
+    assert trained['meta']['epoch'] == 2
+    # the queue was filled by this run only, from position 0
+    assert int(state['queue_ptr']) == iters * BATCH % QUEUE
+    assert int(state['encoder_k.steps']) == iters
+    # training moved the weights loaded from the file
+    moved = (state['backbone.layer4.1.conv2.weight'] -
+             init_state['backbone.layer4.1.conv2.weight']).abs().max()
+    assert moved > 0
+    # the key encoder started as a copy of the online one and lags behind
+    assert not torch.equal(state['encoder_k.module.0.conv1.weight'],
+                           state['backbone.conv1.weight'])
+    assert trained['meta']['pretrain_cfg']['bgr_to_rgb'] is True
+
+    # 4. extract the online backbone for mmdet
+    backbone = str(tmp_path / 'r18_mmdet.pth')
+    rc, out = run(repo_root, 'model_converters/convert.py', '--src-format',
+                  'mmselfsup', '--target', 'mmdet',
+                  osp.join(work, 'epoch_2.pth'), backbone)
+    assert rc == 0, out[-3000:]
+    extracted = torch.load(backbone, weights_only=True)['state_dict']
+    assert torch.equal(extracted['backbone.layer4.1.conv2.weight'],
+                       state['backbone.layer4.1.conv2.weight'])
+
+    # 5. fine-tune Faster R-CNN and evaluate
+    det_work = str(tmp_path / 'det')
+    options = detector_options(synthetic_root, backbone)
+    rc, out = run(repo_root, 'train.py', DETECTOR, '--work-dir', det_work,
+                  '--cfg-options', *options)
+    assert rc == 0, out[-4000:]
+    assert re.search(r'VerifiedPretrained: ResNet <- .*missing 0', out)
+    assert 'TransferCheckHook: fine-tuning agrees with the pretraining' in out
+    # after 6 iterations no score passes mmdet's 0.05: keep every box so
+    # that the COCO evaluation has detections to score
+    rc, out = run(repo_root, 'test.py', DETECTOR,
+                  osp.join(det_work, 'epoch_1.pth'), '--work-dir', det_work,
+                  '--cfg-options', *options, 'model.test_cfg.rcnn.score_thr=0')
+    assert rc == 0, out[-4000:]
+    found = re.search(r'coco/bbox_mAP: (-?[\d.]+)', out)
+    assert found, out[-3000:]
+    assert 0 <= float(found.group(1)) <= 1

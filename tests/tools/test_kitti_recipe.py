@@ -1,0 +1,90 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+"""The KITTI recipe through the tools on the real KITTI samples: kitti2coco
+-> a few iterations of the tiny recipe config with tools/train.py ->
+tools/test.py prints the KITTI tables."""
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+import torch
+
+TINY = 'configs/kitti/faster-rcnn_r18_fpn_1e_kitti-tiny.py'
+
+
+def run(repo_root, tool, *args):
+    cmd = [sys.executable, osp.join(repo_root, 'tools', *tool.split('/'))]
+    proc = subprocess.run(
+        cmd + list(args),
+        cwd=repo_root,
+        capture_output=True,
+        text=True,
+        timeout=900)
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def data_options(kitti_root, ann_dir):
+    opts = ['randomness.seed=0']
+    for loader, split in (('train_dataloader', 'train'),
+                          ('val_dataloader', 'val'), ('test_dataloader',
+                                                      'val')):
+        opts += [
+            f'{loader}.dataset.data_root={kitti_root}/',
+            f'{loader}.dataset.ann_file={ann_dir}/{split}.json'
+        ]
+    for evaluator in ('val_evaluator', 'test_evaluator'):
+        opts.append(f'{evaluator}.ann_file={ann_dir}/val.json')
+    return opts
+
+
+@pytest.fixture
+def kitti_coco(repo_root, kitti_root, tmp_path):
+    ann_dir = str(tmp_path / 'annotations')
+    rc, out = run(repo_root, 'dataset_converters/kitti2coco.py', kitti_root,
+                  '--out', ann_dir)
+    assert rc == 0, out[-3000:]
+    assert osp.isfile(osp.join(ann_dir, 'train.json'))
+    return ann_dir
+
+
+@pytest.mark.slow
+def test_kitti_recipe_trains_and_tests(repo_root, kitti_root, kitti_coco,
+                                       tmp_path):
+    import torchvision
+
+    from custom_modules.data_io.checkpoints import convert
+    torch.manual_seed(0)
+    source = str(tmp_path / 'r18_torchvision.pth')
+    torch.save(torchvision.models.resnet18().state_dict(), source)
+    ckpt = str(tmp_path / 'r18_mmdet.pth')
+    convert(source, ckpt, src_format='torchvision', target='mmdet')
+
+    work = str(tmp_path / 'work')
+    options = data_options(kitti_root, kitti_coco) + [
+        f'model.backbone.init_cfg.checkpoint={ckpt}'
+    ]
+    rc, out = run(repo_root, 'train.py', TINY, '--work-dir', work,
+                  '--cfg-options', *options)
+    assert rc == 0, out[-4000:]
+    assert 'VerifiedPretrained: ResNet <- ' in out
+    assert 'TransferCheckHook: fine-tuning agrees with the pretraining' in out
+    assert 'Epoch(train) [1][1/' in out
+    assert 'KITTI evaluation on' in out  # validation after the epoch
+
+    rc, out = run(repo_root, 'test.py', TINY, osp.join(work, 'epoch_1.pth'),
+                  '--work-dir', work, '--cfg-options', *options)
+    assert rc == 0, out[-4000:]
+    assert 'KITTI evaluation on 1 images' in out, out[-3000:]
+    assert '| **mAP** |' in out  # the paper table
+    for key in ('kitti/mAP:', 'coco/bbox_mAP:', 'coco/bbox_mAP_50:'):
+        assert key in out, out[-3000:]
+
+
+def test_kitti_recipe_without_checkpoint_stops(repo_root, kitti_root,
+                                               kitti_coco, tmp_path):
+    rc, out = run(repo_root, 'train.py', TINY, '--work-dir',
+                  str(tmp_path / 'work'), '--cfg-options',
+                  *data_options(kitti_root, kitti_coco))
+    assert rc != 0
+    assert 'has no checkpoint: pass one with --cfg-options ' \
+        'model.backbone.init_cfg.checkpoint=PATH' in out, out[-3000:]
