@@ -196,12 +196,11 @@ def match_state_dict(module_state: Mapping[str, Any],
     return report
 
 
-def verify_report(
-    report: KeyReport,
-    filename: str,
-    prefix: str,
-    file_keys: Iterable[str],
-    allow_missing: Iterable[str] = ()) -> None:
+def verify_report(report: KeyReport,
+                  filename: str,
+                  prefix: str,
+                  file_keys: Iterable[str],
+                  allow_missing: Iterable[str] = ()) -> None:
     """Raise :class:`TransferError` unless the backbone transfers fully.
 
     Args:

@@ -36,7 +36,7 @@ PRETRAINED_CONFIG = 'configs/demo/faster-rcnn_r18_fpn_synthetic_swav.py'
 COLUMNS = ('AP', 'AP50', 'APs', 'APm', 'APl')
 # Log lines shown on the console; the full logs are in each stage's work dir.
 SHOWN = ('Epoch(train)', 'Epoch(val)', 'Epoch(test)', 'SwAV queue',
-         'VerifiedPretrained', 'error', 'Error', 'wrote ')
+         'VerifiedPretrained', 'error:', 'Error:', 'wrote ')
 
 
 def parse_args():

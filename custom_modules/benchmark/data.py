@@ -62,8 +62,8 @@ def write_samples(out_dir: str,
             dict(
                 bbox=[x, y, x + bw, y + bh],
                 bbox_label=int(obj['label']),
-                ignore_flag=0)
-            for obj in drawn.objects for x, y, bw, bh in [obj['bbox']]
+                ignore_flag=0) for obj in drawn.objects
+            for x, y, bw, bh in [obj['bbox']]
         ]
         if not instances:
             instances = [
@@ -106,8 +106,9 @@ def _type_name(step: dict) -> str:
     return name.split('.')[-1] if isinstance(name, str) else name.__name__
 
 
-def multicrop_spec(pipeline_cfg: Sequence[dict]
-                   ) -> Optional[List[Tuple[int, int, Tuple[float, float]]]]:
+def multicrop_spec(
+    pipeline_cfg: Sequence[dict]
+) -> Optional[List[Tuple[int, int, Tuple[float, float]]]]:
     """The crops of a ``MultiView`` pipeline.
 
     Args:
@@ -178,8 +179,7 @@ class SwAVTorchvisionMultiCrop:
             (:func:`multicrop_spec`).
     """
 
-    def __init__(self, spec: Sequence[Tuple[int, int, Tuple[float,
-                                                             float]]]):
+    def __init__(self, spec: Sequence[Tuple[int, int, Tuple[float, float]]]):
         from torchvision import transforms as T
         color = T.Compose([
             T.Compose([
@@ -234,7 +234,8 @@ def pipeline_call(pipeline: Callable, name: str) -> Callable[[dict], Any]:
 
 
 # --------------------------------------------------------------- scaling
-def nuimages_case(root: str, num_samples: int,
+def nuimages_case(root: str,
+                  num_samples: int,
                   seed: int = 0) -> Tuple[Callable[[], Any], int]:
     """A nuImages root with ``num_samples`` samples and its extraction.
 
@@ -330,8 +331,9 @@ def scaling_cases(work_dir: str, which: Sequence[str], base: Dict[str, int],
             raise ValueError(f'unknown converter {name!r}; choose from '
                              f'{sorted(makers)}')
         cases[name] = {
-            scale: makers[name](
-                osp.join(work_dir, f'{name}_x{scale}'), base[name] * scale)
+            scale:
+            makers[name](osp.join(work_dir, f'{name}_x{scale}'),
+                         base[name] * scale)
             for scale in scales
         }
     return cases

@@ -239,8 +239,9 @@ def list_split(root: str, split_dir: str) -> List[Tuple[int, str, str]]:
             for n in sorted(images)]
 
 
-def collect_class_names(
-    root: str, split_dirs: Sequence[str] = ('training', )) -> List[str]:
+def collect_class_names(root: str,
+                        split_dirs: Sequence[str] = ('training', )
+                        ) -> List[str]:
     """All class names used in the labels of the given splits, sorted.
 
     A fallback when no class list is given: the ids then depend on the

@@ -28,9 +28,13 @@ from .grid import (DONE_MARKER, METRICS_FILE, PREDICTIONS_FILE, Run,
 
 LAUNCHERS = ('none', 'pytorch', 'slurm')
 #: Status of a run in the summary.
-DONE, SKIPPED, FAILED, BLOCKED, DRY_RUN, INTERRUPTED, NOT_RUN = (
-    'done', 'skipped', 'failed', 'blocked', 'dry-run', 'interrupted',
-    'not run')
+DONE, SKIPPED, FAILED, BLOCKED, DRY_RUN, INTERRUPTED, NOT_RUN = ('done',
+                                                                 'skipped',
+                                                                 'failed',
+                                                                 'blocked',
+                                                                 'dry-run',
+                                                                 'interrupted',
+                                                                 'not run')
 LOG_FILE = 'sweep.log'
 
 Executor = Callable[[List[str], Dict[str, str], str], int]
@@ -110,10 +114,14 @@ def write_marker(run: Run, command: List[str], artifact: str,
         kind=run.stage.kind,
         run=run.name,
         order=run.order,
-        axes={axis: v.label
-              for axis, v in run.settings},
-        values={axis: _jsonable(v.value)
-                for axis, v in run.settings},
+        axes={
+            axis: v.label
+            for axis, v in run.settings
+        },
+        values={
+            axis: _jsonable(v.value)
+            for axis, v in run.settings
+        },
         command=command,
         artifact=artifact,
         seconds=round(seconds, 1),
@@ -240,10 +248,7 @@ def build_command(run: Run, opts: SweepOptions,
     if kind == 'command':
         return [r(a) for a in spec['argv']], {}
     if kind == 'convert':
-        cmd = [
-            opts.python,
-            osp.join(tools, 'model_converters', 'convert.py')
-        ]
+        cmd = [opts.python, osp.join(tools, 'model_converters', 'convert.py')]
         if spec.get('src_format'):
             cmd += ['--src-format', r(spec['src_format'])]
         cmd += ['--target', r(spec['target']), '--force'] + args
@@ -262,8 +267,7 @@ def build_command(run: Run, opts: SweepOptions,
         if opts.launcher == 'none':
             cmd = [
                 opts.python,
-                osp.join(tools, 'train.py'), config, '--work-dir',
-                run.work_dir
+                osp.join(tools, 'train.py'), config, '--work-dir', run.work_dir
             ]
         elif opts.launcher == 'pytorch':
             cmd = [
@@ -274,8 +278,8 @@ def build_command(run: Run, opts: SweepOptions,
             env['GPUS'] = str(opts.gpus)
             env['GPUS_PER_NODE'] = str(min(opts.gpus, 8))
             cmd = [
-                osp.join(tools, 'slurm_train.sh'), opts.partition, job,
-                config, run.work_dir
+                osp.join(tools, 'slurm_train.sh'), opts.partition, job, config,
+                run.work_dir
             ]
     else:  # test
         checkpoint = r(spec['checkpoint'])
@@ -296,8 +300,8 @@ def build_command(run: Run, opts: SweepOptions,
             env['GPUS'] = str(opts.gpus)
             env['GPUS_PER_NODE'] = str(min(opts.gpus, 8))
             cmd = [
-                osp.join(tools, 'slurm_test.sh'), opts.partition, job,
-                config, checkpoint
+                osp.join(tools, 'slurm_test.sh'), opts.partition, job, config,
+                checkpoint
             ]
         cmd += test_args
     cmd += args
@@ -334,8 +338,8 @@ def shell_line(cmd: Sequence[str], env: Dict[str, str]) -> str:
             continue
         parts = re.split(r'(\$\(cat [^()\s]+\))', word)
         quoted = ''.join(
-            p if p.startswith('$(cat ') else re.sub(r'(["\\`$])', r'\\\1',
-                                                     p) for p in parts)
+            p if p.startswith('$(cat ') else re.sub(r'(["\\`$])', r'\\\1', p)
+            for p in parts)
         words.append(f'"{quoted}"')
     return ' '.join(words)
 
@@ -377,8 +381,8 @@ def select(runs: List[Run], patterns: Sequence[str]) -> List[Run]:
     for pattern in patterns:
         hits = [
             run for run in runs
-            if (fnmatch.fnmatchcase(run.key, pattern) if '/' in pattern else
-                fnmatch.fnmatchcase(run.stage.name, pattern)
+            if (fnmatch.fnmatchcase(run.key, pattern) if '/' in
+                pattern else fnmatch.fnmatchcase(run.stage.name, pattern)
                 or fnmatch.fnmatchcase(run.name, pattern))
         ]
         if not hits:
@@ -454,7 +458,7 @@ def run_sweep(runs: List[Run],
         while up is not None and id(up) not in by_run:
             up = up.upstream
         if up is not None and by_run[id(up)].status in (FAILED, BLOCKED,
-                                                         INTERRUPTED):
+                                                        INTERRUPTED):
             result.status = BLOCKED
             result.message = f'needs {up.key}'
             echo(f'{head}: blocked ({up.key} did not finish)')
@@ -538,11 +542,10 @@ def summary_table(results: List[Result]) -> str:
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     lines = []
     for j, row in enumerate(rows):
-        lines.append('  '.join(c.ljust(w) for c, w in zip(row, widths)) +
-                     '  ' + row[3])
+        lines.append('  '.join(c.ljust(w)
+                               for c, w in zip(row, widths)) + '  ' + row[3])
         if j == 0:
-            lines.append('  '.join('-' * w for w in widths) + '  ' +
-                         '-' * 10)
+            lines.append('  '.join('-' * w for w in widths) + '  ' + '-' * 10)
     counts: Dict[str, int] = {}
     for r in results:
         counts[r.status] = counts.get(r.status, 0) + 1

@@ -30,7 +30,7 @@ def make_batch():
             batch_input_shape=(64, 96)))
     sample.gt_instances = InstanceData(
         bboxes=torch.tensor([[10.0, 8.0, 40.0, 50.0], [50.0, 5.0, 90.0,
-                                                        30.0]]),
+                                                       30.0]]),
         labels=torch.tensor([0, 2]))
     return dict(inputs=inputs, data_samples=[sample])
 

@@ -44,8 +44,8 @@ def lr_of_name(model, optimizer):
 def expected_3_5_7(name):
     """The preset's table: detector x1, stages 2-4 x1e-2, stem+stage 1
     x1e-4."""
-    if name.startswith(
-        ('backbone.layer2.', 'backbone.layer3.', 'backbone.layer4.')):
+    later_stages = ('backbone.layer2.', 'backbone.layer3.', 'backbone.layer4.')
+    if name.startswith(later_stages):
         return BASE_LR * 1e-2
     if name.startswith('backbone.'):
         return BASE_LR * 1e-4

@@ -12,8 +12,9 @@ import torch
 
 from custom_modules.compat.checkpoint import load_checkpoint_file
 
-SWAV = osp.join('configs', 'swav',
-                'swav_resnet18_1xb16-mcrop-2-4-coslr-3e_synthetic-64-32_64p.py')
+SWAV = osp.join(
+    'configs', 'swav',
+    'swav_resnet18_1xb16-mcrop-2-4-coslr-3e_synthetic-64-32_64p.py')
 DEMO = osp.join('configs', 'demo', 'faster-rcnn_r18_fpn_synthetic.py')
 
 
@@ -25,7 +26,11 @@ def run(repo_root, cmd, port):
         OMP_NUM_THREADS='1',
         PYTHONUNBUFFERED='1')
     proc = subprocess.run(
-        cmd, cwd=repo_root, capture_output=True, text=True, timeout=600,
+        cmd,
+        cwd=repo_root,
+        capture_output=True,
+        text=True,
+        timeout=600,
         env=env)
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, log[-4000:]
@@ -53,7 +58,8 @@ def test_swav_two_cpu_processes(repo_root, synthetic_root, tmp_path):
         f'train_dataloader.dataset.data_root={synthetic_root}/unlabeled/',
         'train_dataloader.batch_size=4', 'train_dataloader.num_workers=0',
         'train_dataloader.persistent_workers=False', 'train_cfg.max_epochs=2',
-        'custom_hooks.0.queue_length=16', 'custom_hooks.0.epoch_queue_starts=1',
+        'custom_hooks.0.queue_length=16',
+        'custom_hooks.0.epoch_queue_starts=1',
         'default_hooks.logger.interval=1'
     ], 29611)
     assert 'Distributed launcher: pytorch' in log or 'gloo' in log

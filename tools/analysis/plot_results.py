@@ -18,11 +18,14 @@ import sys
 
 sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
 
-from custom_modules.analysis.plots import (per_class_values,  # noqa: E402
-                                           plot_class_bars,
-                                           plot_metric_vs_axis)
-from custom_modules.analysis.tables import (KITTI_CLASSES,  # noqa: E402
-                                            AggregateError, find_metrics)
+from custom_modules.analysis.plots import (  # noqa: E402
+    per_class_values,  # noqa: E402
+    plot_class_bars,
+    plot_metric_vs_axis)
+from custom_modules.analysis.tables import (  # noqa: E402
+    KITTI_CLASSES,  # noqa: E402
+    AggregateError,
+    find_metrics)
 
 
 def parse_args(argv=None):
@@ -32,20 +35,26 @@ def parse_args(argv=None):
     axis.add_argument('--x', required=True, help='numeric axis (x)')
     axis.add_argument('--key', default='kitti/mAP', help='metric key')
     axis.add_argument(
-        '--series', help='axis that separates the lines (default: the '
+        '--series',
+        help='axis that separates the lines (default: the '
         'labels of all other axes)')
     bars = sub.add_parser('classes', help='per-class AP bars')
     bars.add_argument('--classes', nargs='+', default=list(KITTI_CLASSES))
-    bars.add_argument('--template', default='kitti/AP50_{}',
-                      help='metric key of a class (kitti/AP50_{})')
+    bars.add_argument(
+        '--template',
+        default='kitti/AP50_{}',
+        help='metric key of a class (kitti/AP50_{})')
     for p in (axis, bars):
         p.add_argument('work_dir', help='the grid\'s work dir')
-        p.add_argument('--stage', nargs='+', help='test stage(s) (default: '
-                       'every stage with metrics)')
+        p.add_argument(
+            '--stage',
+            nargs='+',
+            help='test stage(s) (default: '
+            'every stage with metrics)')
         p.add_argument('--out', required=True, help='PNG file to write')
         p.add_argument('--title', default='', help='figure title')
-        p.add_argument('--force', action='store_true',
-                       help='overwrite an existing PNG')
+        p.add_argument(
+            '--force', action='store_true', help='overwrite an existing PNG')
     return parser.parse_args(argv)
 
 
@@ -61,8 +70,9 @@ def _number(run, axis):
 def main(argv=None) -> int:
     args = parse_args(argv)
     if osp.exists(args.out) and not args.force:
-        print(f'error: {args.out} exists; pass --force to overwrite',
-              file=sys.stderr)
+        print(
+            f'error: {args.out} exists; pass --force to overwrite',
+            file=sys.stderr)
         return 2
     try:
         runs = find_metrics(args.work_dir, args.stage)
@@ -85,14 +95,12 @@ def main(argv=None) -> int:
                 ys.append(float(run.metrics[args.key]) * scale)
             if not series:
                 raise AggregateError(f'no run has the metric {args.key!r}')
-            plot_metric_vs_axis(series, args.out, args.x, args.key,
-                                args.title)
+            plot_metric_vs_axis(series, args.out, args.x, args.key, args.title)
         else:
             several = len({run.stage for run in runs}) > 1
             values = {
                 (f'{run.stage}/{run.name}' if several else run.name):
-                per_class_values(run.metrics, args.classes,
-                                           args.template)
+                per_class_values(run.metrics, args.classes, args.template)
                 for run in runs
             }
             if not any(v is not None for per in values.values()

@@ -18,7 +18,7 @@ import sys
 
 sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
 
-from custom_modules.data_io.kitti import (
+from custom_modules.data_io.kitti import (  # noqa: E402
     KITTI_CLASSES,  # noqa: E402
     KittiFormatError,
     convert,

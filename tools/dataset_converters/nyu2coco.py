@@ -19,7 +19,7 @@ import sys
 REPO_ROOT = osp.join(osp.dirname(osp.abspath(__file__)), '..', '..')
 sys.path.insert(0, REPO_ROOT)
 
-from custom_modules.data_io.nyu import (
+from custom_modules.data_io.nyu import (  # noqa: E402
     SPLITS,
     NYULabelError,  # noqa: E402
     coco_summary,

@@ -1,6 +1,7 @@
 # The report's labeled set (NYU deep-learning course data: 30k train, 20k
 # val images, 100 classes), converted to COCO JSON by
-#   python tools/dataset_converters/nyu2coco.py data/nyu --out data/nyu/annotations
+#   python tools/dataset_converters/nyu2coco.py data/nyu \
+#       --out data/nyu/annotations
 # COCO file names are relative to the NYU root ('training/images/1.JPEG'), so
 # data_prefix is empty. Classes in the course's fixed order (category_id =
 # index + 1), the same list as nyu_classes.txt beside this file.
