@@ -142,27 +142,27 @@ def main():
 
     print('== 2/4 SwAV pretraining on the unlabeled pool', flush=True)
     swav_ckpt = train(
-        SWAV_CONFIG, osp.join(wd, 'swav'),
+        SWAV_CONFIG, osp.join(wd, 'pretrain_swav'),
         [f'train_dataloader.dataset.data_root={args.data}/unlabeled/'] +
         seed + args.cfg_options, args.force)
 
     print('== 3/4 Faster R-CNN: from scratch and from SwAV', flush=True)
     det_options = data_options(args.data) + seed + args.cfg_options
+    # backbone name -> (work dir, config, options)
     runs = {
-        'random init': (SCRATCH_CONFIG, det_options),
-        'SwAV': (PRETRAINED_CONFIG, det_options +
+        'random init': ('det_random', SCRATCH_CONFIG, det_options),
+        'SwAV': ('det_swav', PRETRAINED_CONFIG, det_options +
                  [f'model.backbone.init_cfg.checkpoint={swav_ckpt}']),
     }
     checkpoints = {}
-    for name, (config, options) in runs.items():
-        run_dir = osp.join(wd, name.split()[0].lower())
-        checkpoints[name] = train(config, run_dir, options, args.force)
+    for name, (run_dir, config, options) in runs.items():
+        checkpoints[name] = train(config, osp.join(wd, run_dir), options,
+                                  args.force)
 
     print('== 4/4 test', flush=True)
     rows = []
-    for name, (config, options) in runs.items():
-        run_dir = osp.join(wd, name.split()[0].lower())
-        metrics = test(config, checkpoints[name], run_dir,
+    for name, (run_dir, config, _) in runs.items():
+        metrics = test(config, checkpoints[name], osp.join(wd, run_dir),
                        data_options(args.data), args.force)
         rows.append(dict(backbone=name, **coco_row(metrics)))
     diff = dict(backbone='difference')

@@ -46,3 +46,16 @@ def markdown_table(rows: Sequence[Mapping[str, object]],
         lines.append('| ' + ' | '.join(cell(row.get(c)) for c in columns) +
                      ' |')
     return '\n'.join(lines)
+
+
+def text_table(header: Sequence[object],
+               rows: Sequence[Sequence[object]]) -> str:
+    """A left-aligned plain-text table (the converters' summaries)."""
+    cells = [[str(c) for c in row] for row in [header, *rows]]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    lines = [
+        '  '.join(c.ljust(w) for c, w in zip(r, widths)).rstrip()
+        for r in cells
+    ]
+    lines.insert(1, '  '.join('-' * w for w in widths))
+    return '\n'.join(lines)

@@ -21,6 +21,7 @@ sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
 from custom_modules.data_io.nuimages import (  # noqa: E402
     MissingTableError, NuImagesFormatError, nested_subsets, select_images,
     subset_list_path, table_path, write_list)
+from custom_modules.utils.report import text_table  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -67,18 +68,6 @@ def parse_args(argv=None):
         action='store_true',
         help='with --check-files, fail instead of skipping missing images')
     return parser.parse_args(argv)
-
-
-def format_table(header, rows):
-    """Left-aligned text table."""
-    cells = [[str(c) for c in row] for row in [header] + rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
-    lines = [
-        '  '.join(c.ljust(w) for c, w in zip(r, widths)).rstrip()
-        for r in cells
-    ]
-    lines.insert(1, '  '.join('-' * w for w in widths))
-    return '\n'.join(lines)
 
 
 def main(argv=None):
@@ -134,13 +123,13 @@ def main(argv=None):
         sum(selection.selected.values()),
         selection.kept,
     ])
-    print(format_table(['channel', 'selected', 'kept'], rows))
+    print(text_table(['channel', 'selected', 'kept'], rows))
     skipped = len(selection.missing)
     print(f'skipped (file missing): {skipped}' if selection.
           checked_files else 'files not checked')
-    print(
-        format_table(['list', 'images'], [[args.out, selection.kept]] +
-                     [[subset_list_path(args.out, n), n] for n in subsets]))
+    rows = [[args.out, selection.kept]]
+    rows += [[subset_list_path(args.out, n), n] for n in subsets]
+    print(text_table(['list', 'images'], rows))
     return 0
 
 

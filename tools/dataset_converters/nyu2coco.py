@@ -28,6 +28,7 @@ from custom_modules.data_io.nyu import (  # noqa: E402
     list_split,
     load_class_names,
     write_json)
+from custom_modules.utils.report import text_table  # noqa: E402
 
 DEFAULT_CLASSES = osp.normpath(
     osp.join(REPO_ROOT, 'configs', '_base_', 'datasets', 'nyu_classes.txt'))
@@ -53,18 +54,6 @@ def parse_args(argv=None):
         help='skip (count, warn) images with a bad label or image file '
         'instead of stopping')
     return parser.parse_args(argv)
-
-
-def format_table(header, rows):
-    """Left-aligned text table."""
-    cells = [[str(c) for c in row] for row in [header] + rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
-    lines = [
-        '  '.join(c.ljust(w) for c, w in zip(r, widths)).rstrip()
-        for r in cells
-    ]
-    lines.insert(1, '  '.join('-' * w for w in widths))
-    return '\n'.join(lines)
 
 
 def main(argv=None):
@@ -123,10 +112,10 @@ def main(argv=None):
             info['per_class'] if per_class is None else per_class +
             info['per_class'])
     print()
-    print(format_table(['split', 'images', 'boxes', 'skipped', 'file'], rows))
+    print(text_table(['split', 'images', 'boxes', 'skipped', 'file'], rows))
     print(f'\n{len(class_names)} classes; most frequent:')
     top = per_class.most_common(10)
-    print(format_table(['class', 'boxes'], [list(t) for t in top]))
+    print(text_table(['class', 'boxes'], [list(t) for t in top]))
     return 0
 
 
