@@ -17,6 +17,7 @@ import custom_modules  # noqa: E402,F401  (installs the compat layer first)
 from custom_modules.compat.launch import LaunchError, prepare_launch  # noqa
 from custom_modules.utils import ConfigKeyError, apply_cli_options  # noqa
 from custom_modules.utils import load_config  # noqa: E402
+from custom_modules.utils.io import atomic_write_text  # noqa: E402
 from mmengine.config import DictAction  # noqa: E402
 from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
@@ -97,11 +98,7 @@ def write_metrics(path: str, metrics: dict, config: str,
         checkpoint=checkpoint,
         metrics={k: _plain(v)
                  for k, v in metrics.items()})
-    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
-    tmp = f'{path}.tmp{os.getpid()}'
-    with open(tmp, 'w') as f:
-        json.dump(record, f, indent=2)
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(record, indent=2))
 
 
 def _plain(value):

@@ -29,7 +29,6 @@ import json
 import os
 import os.path as osp
 import random
-import tempfile
 from collections import Counter
 from dataclasses import dataclass
 from typing import (Callable, Dict, Iterable, List, Optional, Sequence, Tuple)
@@ -222,19 +221,9 @@ def format_label_line(obj: KittiObject) -> str:
 
 
 def _atomic_write_text(path: str, text: str) -> None:
-    """Write ``text`` to a temporary file beside ``path``, then rename."""
-    dirname = osp.dirname(osp.abspath(path))
-    os.makedirs(dirname, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        dir=dirname, prefix=f'.{osp.basename(path)}.', suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'w', encoding='utf-8') as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
+    """Write ``text`` to ``path`` atomically."""
+    from ..utils.io import atomic_write_text
+    atomic_write_text(path, text)
 
 
 def write_label_file(path: str, objects: Iterable[KittiObject]) -> None:

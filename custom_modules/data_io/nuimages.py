@@ -30,7 +30,6 @@ import os
 import os.path as osp
 import random
 import re
-import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import (Callable, Dict, Iterable, Iterator, List, Optional,
@@ -452,22 +451,10 @@ def write_list(path: str, lines: Iterable[str]) -> None:
         path (str): The list file; its folder is created if needed.
         lines (Iterable[str]): The lines, without newlines.
     """
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        prefix=f'.{osp.basename(path)}.', suffix='.tmp', dir=folder)
-    try:
-        with os.fdopen(fd, 'w', encoding='utf-8', newline='\n') as f:
-            for line in lines:
-                f.write(f'{line}\n')
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
+    from ..utils.io import atomic_open
+    with atomic_open(path, 'w') as f:
+        for line in lines:
+            f.write(f'{line}\n')
 
 
 def _token(rng: random.Random) -> str:

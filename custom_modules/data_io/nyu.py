@@ -24,7 +24,6 @@ import json
 import logging
 import os
 import os.path as osp
-import tempfile
 from collections import Counter
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -37,12 +36,6 @@ SPLITS = (('train', 'training'), ('val', 'validation'))
 LABEL_SUFFIX = '.yml'
 
 _YAML_LOADER = getattr(yaml, 'CSafeLoader', yaml.SafeLoader)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 class NYULabelError(ValueError):
@@ -357,16 +350,6 @@ def write_json(obj: dict, path: str) -> None:
         obj (dict): What to write.
         path (str): The file; its folder is created if needed.
     """
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        prefix=f'.{osp.basename(path)}.', suffix='.tmp', dir=folder)
-    try:
-        with os.fdopen(fd, 'w', encoding='utf-8') as f:
-            json.dump(obj, f)
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
+    from ..utils.io import atomic_open
+    with atomic_open(path, 'w') as f:
+        json.dump(obj, f)

@@ -130,12 +130,9 @@ def write_marker(run: Run, command: List[str], artifact: str,
 
 
 def atomic_write(path: str, text: str) -> None:
-    """Write ``text`` to a temporary file beside ``path``, then rename."""
-    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
-    tmp = f'{path}.tmp{os.getpid()}'
-    with open(tmp, 'w') as f:
-        f.write(text)
-    os.replace(tmp, path)
+    """Write ``text`` to ``path`` atomically."""
+    from ..utils.io import atomic_write_text
+    atomic_write_text(path, text)
 
 
 def _jsonable(value):

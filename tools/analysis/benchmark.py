@@ -44,6 +44,7 @@ sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
 import custom_modules  # noqa: E402,F401  (installs compat first)
 from custom_modules.benchmark.timing import (  # noqa: E402
     PeakMemory, Series, alternate, machine_info, paired_ratio)
+from custom_modules.utils.io import atomic_write_text  # noqa: E402
 from custom_modules.utils.report import markdown_table  # noqa: E402
 
 #: Default --config of each subcommand: a glob under the repository root
@@ -667,18 +668,7 @@ def write_json(path: str, record: dict, force: bool) -> None:
     """Write ``record`` atomically; an existing file needs ``force``."""
     if osp.exists(path) and not force:
         raise FileExistsError(f'{path} exists; pass --force to overwrite it')
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix='.benchmark', suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'w') as f:
-            json.dump(record, f, indent=2)
-            f.write('\n')
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
+    atomic_write_text(path, json.dumps(record, indent=2) + '\n')
 
 
 def main(argv=None) -> dict:
