@@ -42,6 +42,7 @@ def synthetic_root(tmp_path_factory):
         num_unlabeled=48,
         num_train=24,
         num_val=8,
+        num_test=8,
         size=(96, 128))
     return str(out)
 

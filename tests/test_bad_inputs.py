@@ -456,7 +456,7 @@ def test_verified_pretrained_keys_match_nothing(tmp_path):
 def tiny_coco(tmp_path_factory):
     from custom_modules.data_io.synthetic import generate
     out = str(tmp_path_factory.mktemp('bad_inputs_synthetic'))
-    generate(out, seed=0, num_unlabeled=0, num_train=4, num_val=2,
+    generate(out, seed=0, num_unlabeled=0, num_train=4, num_val=2, num_test=0,
              size=(64, 96))
     return out
 

@@ -9,9 +9,12 @@ it):
 2. SwAV pretraining of a ResNet-18 on the unlabeled pool,
 3. Faster R-CNN fine-tuning from that backbone and from random
    initialisation with the same budget,
-4. test of both final checkpoints (no checkpoint picked on val),
+4. test of both final checkpoints (none picked on val) on the held-out
+   test split (the data and the schedules were tuned on val),
 5. a table of AP, AP50 and AP small/medium/large for both and their
-   difference, written to ``WORK_DIR/results.md``.
+   difference, written to ``WORK_DIR/results.md``, and the plots under
+   ``WORK_DIR/plots/``: the SwAV loss with its ``ln(K)`` line, validation
+   AP50 over the fine-tuning epochs of both runs, and per-class AP.
 
 Finished stages are detected and skipped, so an interrupted demo continues
 where it stopped; ``--force`` reruns every stage.
@@ -26,11 +29,18 @@ import time
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+from custom_modules.analysis.logs import config_value, load_log  # noqa
+from custom_modules.analysis.plots import (per_class_values,  # noqa
+                                           plot_class_bars,
+                                           plot_metric_curves,
+                                           plot_swav_loss)
+from custom_modules.data_io.synthetic import CLASSES  # noqa
+from custom_modules.utils.io import atomic_write_text  # noqa
 from custom_modules.utils.report import (coco_row, markdown_table,  # noqa
                                          read_metrics)
 
-SWAV_CONFIG = ('configs/swav/swav_resnet18_1xb16-mcrop-2-4-coslr-3e_'
-               'synthetic-64-32_64p.py')
+SWAV_CONFIG = ('configs/demo/swav_resnet18_1xb32-mcrop-2-4-coslr-12e_'
+               'synthetic-64-32_32p.py')
 SCRATCH_CONFIG = 'configs/demo/faster-rcnn_r18_fpn_synthetic.py'
 PRETRAINED_CONFIG = 'configs/demo/faster-rcnn_r18_fpn_synthetic_swav.py'
 COLUMNS = ('AP', 'AP50', 'APs', 'APm', 'APl')
@@ -87,33 +97,45 @@ def last_checkpoint(work_dir):
         return f.read().strip()
 
 
-def data_options(data):
-    """--cfg-options pointing a detection config at ``data``."""
+def data_options(data, split='val'):
+    """--cfg-options pointing a detection config at ``data``; the test loop
+    reads ``split`` (val while training, the held-out test split at the
+    end)."""
     root = data.rstrip('/') + '/'
     return [
         f'train_dataloader.dataset.data_root={root}',
         f'val_dataloader.dataset.data_root={root}',
         f'test_dataloader.dataset.data_root={root}',
+        f'test_dataloader.dataset.ann_file=annotations/{split}.json',
         f'val_evaluator.ann_file={root}annotations/val.json',
-        f'test_evaluator.ann_file={root}annotations/val.json',
+        f'test_evaluator.ann_file={root}annotations/{split}.json',
     ]
 
 
 def train(config, work_dir, options, force):
-    if force or not osp.isfile(osp.join(work_dir, 'last_checkpoint')):
+    """Train unless a previous demo finished this stage (``.done``); an
+    interrupted stage resumes from its last checkpoint."""
+    done = osp.join(work_dir, '.done')
+    if force or not osp.isfile(done):
         cmd = [sys.executable, 'tools/train.py', config, '--work-dir',
                work_dir]
-        if osp.isfile(osp.join(work_dir, 'last_checkpoint')) and not force:
+        if force:
+            for path in (done, osp.join(work_dir, 'last_checkpoint')):
+                if osp.isfile(path):
+                    os.remove(path)
+        elif osp.isfile(osp.join(work_dir, 'last_checkpoint')):
             cmd.append('--resume')
         if options:
             cmd += ['--cfg-options'] + options
         run(cmd, osp.join(work_dir, 'train.log'))
+        atomic_write_text(done, last_checkpoint(work_dir) + '\n')
     return last_checkpoint(work_dir)
 
 
 def test(config, checkpoint, work_dir, options, force):
     metrics_file = osp.join(work_dir, 'test_metrics.json')
-    if force or not osp.isfile(metrics_file):
+    if (force or not osp.isfile(metrics_file)
+            or osp.getmtime(metrics_file) < osp.getmtime(checkpoint)):
         cmd = [
             sys.executable, 'tools/test.py', config, checkpoint,
             '--work-dir', work_dir, '--metrics-out', metrics_file
@@ -131,12 +153,18 @@ def main():
     seed = [f'randomness.seed={args.seed}']
 
     print('== 1/4 data', flush=True)
-    if not osp.isfile(osp.join(args.data, 'annotations', 'val.json')):
+    if not osp.isdir(args.data):
         run([
             sys.executable, 'tools/dataset_converters/make_synthetic.py',
             '--out', args.data, '--seed',
             str(args.seed)
         ], osp.join(wd, 'make_synthetic.log'))
+    elif not osp.isfile(osp.join(args.data, 'annotations', 'test.json')):
+        sys.exit(f'demo: {args.data} has no annotations/test.json (made by an '
+                 'older version without the held-out test split); '
+                 'regenerate it: python '
+                 'tools/dataset_converters/make_synthetic.py --out '
+                 f'{args.data} --force')
     else:
         print(f'  using existing {args.data}')
 
@@ -160,25 +188,64 @@ def main():
                                   args.force)
 
     print('== 4/4 test', flush=True)
-    rows = []
+    rows, metrics = [], {}
     for name, (run_dir, config, _) in runs.items():
-        metrics = test(config, checkpoints[name], osp.join(wd, run_dir),
-                       data_options(args.data), args.force)
-        rows.append(dict(backbone=name, **coco_row(metrics)))
+        metrics[name] = test(config, checkpoints[name],
+                             osp.join(wd, run_dir),
+                             data_options(args.data, 'test'), args.force)
+        rows.append(dict(backbone=name, **coco_row(metrics[name])))
     diff = dict(backbone='difference')
     for col in COLUMNS:
         a, b = rows[1].get(col), rows[0].get(col)
         diff[col] = None if a is None or b is None else a - b
     rows.append(diff)
 
+    plots = make_plots(wd, runs, metrics)
     table = markdown_table(rows, ('backbone', ) + COLUMNS)
-    report = (f'# Demo: Faster R-CNN R18-FPN on {args.data} (val split), '
-              f'seed {args.seed}\n\nSame fine-tuning budget for both; final '
-              f'checkpoints, none picked on val.\n\n{table}\n')
-    with open(osp.join(wd, 'results.md'), 'w') as f:
-        f.write(report)
+    figures = '\n'.join(
+        f'![{title}](plots/{osp.basename(path)})' for title, path in plots)
+    report = (
+        f'# Demo: Faster R-CNN R18-FPN, {args.data}, seed {args.seed}\n\n'
+        'Test split (held out: the data and schedules were tuned on val). '
+        'Same fine-tuning budget for both; final checkpoints, none picked '
+        f'on val.\n\n{table}\n\n{figures}\n')
+    atomic_write_text(osp.join(wd, 'results.md'), report)
     print('\n' + table)
-    print(f'\nwritten to {osp.join(wd, "results.md")}')
+    print(f'\nwritten to {osp.join(wd, "results.md")}; plots:')
+    for _, path in plots:
+        print(f'  {path}')
+
+
+def make_plots(wd, runs, metrics):
+    """The demo's figures under ``WD/plots``: [(title, path)]."""
+    out = osp.join(wd, 'plots')
+    plots = []
+    swav_dir = osp.join(wd, 'pretrain_swav')
+    loss = load_log(swav_dir).series('loss', x='iter')
+    if loss[0]:
+        k = config_value(swav_dir, 'num_prototypes')
+        plots.append(('SwAV loss', plot_swav_loss(
+            loss, osp.join(out, 'swav_loss.png'), int(k) if k else None,
+            title='SwAV pretraining loss (unlabeled pool)')))
+    curves = {}
+    for name, (run_dir, _, _) in runs.items():
+        xs, ys = load_log(osp.join(wd, run_dir)).series(
+            'coco/bbox_mAP_50', val=True)
+        curves[name] = (xs, [100 * y for y in ys])
+    plots.append(('val AP50', plot_metric_curves(
+        curves, osp.join(out, 'val_ap50.png'), ylabel='AP50 (val)',
+        title='Faster R-CNN fine-tuning: AP50 over epochs')))
+    per_class = {}
+    for name, m in metrics.items():
+        values = per_class_values(m, CLASSES, 'coco/{}_precision')
+        per_class[name] = {
+            c: None if v is None else 100 * v
+            for c, v in values.items()
+        }
+    plots.append(('per-class AP', plot_class_bars(
+        per_class, CLASSES, osp.join(out, 'per_class_ap.png'), ylabel='AP',
+        title='Per-class AP (test of the final checkpoints)')))
+    return plots
 
 
 if __name__ == '__main__':

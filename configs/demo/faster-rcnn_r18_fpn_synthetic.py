@@ -15,13 +15,19 @@ model = dict(
         norm_cfg=dict(type='BN', requires_grad=True),
         norm_eval=False,
         init_cfg=None),
-    neck=dict(in_channels=[64, 128, 256, 512]),
-    roi_head=dict(bbox_head=dict(num_classes=5)),
-    # A few objects per small image: 128 sampled RoIs (mmdet: 512) and fewer
-    # proposals keep the CPU step ~4x cheaper; the shared FC head dominates.
+    # A tiny detector for 2 CPU cores (about 3x cheaper per step than the
+    # mmdet defaults; measured): 128-channel FPN/RPN, a 512-d shared FC box
+    # head, 64 sampled RoIs per image (mmdet: 512) and fixed RoIAlign
+    # sampling. The images hold 1-5 objects each, so nothing is starved.
+    neck=dict(in_channels=[64, 128, 256, 512], out_channels=128),
+    rpn_head=dict(in_channels=128, feat_channels=128),
+    roi_head=dict(
+        bbox_roi_extractor=dict(
+            roi_layer=dict(sampling_ratio=2), out_channels=128),
+        bbox_head=dict(in_channels=128, fc_out_channels=512, num_classes=5)),
     train_cfg=dict(
         rpn_proposal=dict(nms_pre=1000, max_per_img=500),
-        rcnn=dict(sampler=dict(num=128))),
+        rcnn=dict(sampler=dict(num=64))),
     test_cfg=dict(rpn=dict(nms_pre=500, max_per_img=300)))
 
 max_epochs = 12

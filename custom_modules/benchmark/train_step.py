@@ -230,7 +230,11 @@ class TrainStepBench:
             optim_wrapper=cfg.optim_wrapper,
             param_scheduler=cfg.get('param_scheduler'),
             default_hooks=cfg.get('default_hooks'),
-            custom_hooks=cfg.get('custom_hooks'),
+            # the benchmark never loads weights (load_from is None)
+            custom_hooks=[
+                h for h in cfg.get('custom_hooks') or []
+                if h.get('type') != 'RequireLoadFromHook'
+            ],
             auto_scale_lr=cfg.get('auto_scale_lr'),
             data_preprocessor=cfg.get('data_preprocessor'),
             launcher='none',

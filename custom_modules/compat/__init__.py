@@ -28,10 +28,12 @@ def install() -> Dict[str, bool]:
     if not _installed:
         # mmcv._ext must exist before anything imports mmcv.ops.
         _installed['mmcv_ext_provider'] = ext_ops.install()
-        from . import atomic_save, checkpoint, numpy_hue, registry
+        from . import (atomic_save, checkpoint, fast_photometric, numpy_hue,
+                       registry)
         _installed['safe_checkpoint_loading'] = checkpoint.install()
         _installed['atomic_checkpoint_save'] = atomic_save.install()
         _installed['numpy2_adjust_hue'] = numpy_hue.install()
+        _installed['fast_adjust_contrast'] = fast_photometric.install()
         _installed['mmselfsup_registry'] = registry.install()
         from . import launch  # noqa: F401  registers DeviceAgnosticDDP
     return dict(_installed)

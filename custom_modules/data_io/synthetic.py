@@ -19,8 +19,10 @@ striped disc, a checkered square, a spotted triangle, an ellipse, a bar, an
 open arc, a T- or L-shape, a rhombus, each with class-like textures. The
 background is cluttered with irregular textured blobs (stripes, checks,
 dots, blotches), thin lines and pixel noise. Objects and distractors occlude
-each other. Every image of every split, the unlabeled pool included, is drawn
-from the same distribution; only the labeled splits get annotations. Why
+each other. Each image draws its objects from a "scene" of
+:data:`SCENE_CLASSES` classes (co-occurrence, as in natural images). Every
+image of every split, the unlabeled pool included, is drawn from the same
+distribution; only the labeled splits get annotations. Why
 pretraining should help: the labeled set is small, and a backbone that has
 learned shape/texture features from the (several times larger) unlabeled pool
 transfers to it.
@@ -29,8 +31,10 @@ Layout written under ``out_dir``::
 
     annotations/train.json   COCO, file_name 'train/000000.png'
     annotations/val.json     COCO, file_name 'val/000000.png'
+    annotations/test.json    COCO, file_name 'test/000000.png' (held out)
     images/train/000000.png  ...
     images/val/000000.png    ...
+    images/test/000000.png   ...
     unlabeled/000000.png     ...   (no labels)
     summary.json             the counts returned by :func:`generate`
 
@@ -58,10 +62,10 @@ COCO details:
   counted in the summary (``dropped``).
 
 Determinism: every image is drawn by its own
-``numpy.random.default_rng([seed, split_code, index])`` (split codes: train
-0, val 1, unlabeled 2), so the same seed gives byte-identical files on the
-same platform and library versions, a larger ``num_*`` only appends images,
-and images could be generated in parallel.
+``numpy.random.default_rng([seed, split_code, index])`` (split codes:
+train 0, val 1, unlabeled 2, test 3), so the same seed gives byte-identical
+files on the same platform and library versions, a larger ``num_*`` only
+appends images, and images could be generated in parallel.
 
 Size: the default ``size=(192, 256)`` (height, width) is about the smallest
 at which the COCO *large* bucket (box side above 96 px) fits comfortably; at
@@ -110,6 +114,11 @@ DISTRACTOR_SPECS = (
 )
 
 # --- Tuning knobs -----------------------------------------------------------
+#: Classes an image draws its objects from (its "scene type"), or None for
+#: all classes. Natural images are not bags of independent objects (streets
+#: hold cars, kitchens cups); this co-occurrence is what lets two crops of one
+#: image share content that a self-supervised method can learn from.
+SCENE_CLASSES = 2
 #: Class objects per image, inclusive range.
 NUM_OBJECTS = (1, 5)
 #: Distractors per image, inclusive range.
@@ -138,7 +147,7 @@ NUM_BACKGROUND_LINES = (3, 10)
 BLOB_OPACITY = (0.25, 0.6)
 NOISE_SIGMA = (2.0, 6.0)
 
-SPLIT_CODES = {'train': 0, 'val': 1, 'unlabeled': 2}
+SPLIT_CODES = {'train': 0, 'val': 1, 'unlabeled': 2, 'test': 3}
 SIZE_BUCKETS = ('small', 'medium', 'large')
 # Our images, and temporary files a killed run may have left next to them.
 _FILE_RE = re.compile(r'^(\d{6}\.png|\.\d{6}\.png.*\.tmp)$')
@@ -376,6 +385,8 @@ def render_image(h: int, w: int, rng: np.random.Generator) -> Rendered:
     """
     img = _background(h, w, rng)
     owner = np.full((h, w), -1, np.int32)
+    num_scene = min(SCENE_CLASSES or len(CLASSES), len(CLASSES))
+    scene = rng.choice(len(CLASSES), size=num_scene, replace=False)
     kinds = ([True] * _count(rng, NUM_OBJECTS) +
              [False] * _count(rng, NUM_DISTRACTORS))
     rng.shuffle(kinds)
@@ -383,7 +394,7 @@ def render_image(h: int, w: int, rng: np.random.Generator) -> Rendered:
     objects = []
     for is_object in kinds:
         if is_object:
-            label = int(rng.integers(len(CLASSES)))
+            label = int(scene[rng.integers(num_scene)])
             shape, textures = CLASS_SPECS[label]
         else:
             label = -1
@@ -485,14 +496,14 @@ def _write_json(path: str, obj) -> None:
 
 def _clear_generated(out_dir: str) -> None:
     """Remove the files a previous run wrote (and nothing else)."""
-    for sub in ('images/train', 'images/val', 'unlabeled'):
+    for sub in ('images/train', 'images/val', 'images/test', 'unlabeled'):
         d = osp.join(out_dir, sub)
         if osp.isdir(d):
             for name in os.listdir(d):
                 if _FILE_RE.match(name):
                     os.remove(osp.join(d, name))
     for name in ('annotations/train.json', 'annotations/val.json',
-                 'summary.json'):
+                 'annotations/test.json', 'summary.json'):
         if osp.isfile(osp.join(out_dir, name)):
             os.remove(osp.join(out_dir, name))
 
@@ -509,6 +520,7 @@ def generate(
         num_val: int = 100,
         size=(192, 256),
         force: bool = False,
+        num_test: int = 100,
         *,
         progress: Optional[Callable[[str, int, int], None]] = None) -> dict:
     """Generate the synthetic detection set under ``out_dir``.
@@ -524,12 +536,15 @@ def generate(
             previous run (``NNNNNN.png`` in the image folders, the
             annotation files and ``summary.json``) are removed first, other
             files are left alone. Defaults to False.
+        num_test (int): Labeled held-out test images, for a result that
+            no tuning has seen (tune on ``val``, report ``test``); 0 writes
+            no test split. Defaults to 100.
         progress (callable, optional): Called as ``progress(split, done,
             total)`` after each image. Defaults to None.
 
     Returns:
         dict: ``seed``, ``size`` ([h, w]), ``classes`` and ``splits``: for
-        ``train`` and ``val`` the counts ``images``, ``annotations``,
+        ``train``, ``val`` and ``test`` the counts ``images``, ``annotations``,
         ``dropped`` (occlusion rule), ``per_class`` and ``per_size`` (COCO
         buckets); for ``unlabeled`` only ``images``. The same dict is written
         to ``summary.json``; the returned one also has ``out_dir``.
@@ -542,7 +557,7 @@ def generate(
     if h < 32 or w < 32:
         raise ValueError(f'size must be at least 32 x 32, got {size}')
     for name, n in (('num_unlabeled', num_unlabeled), ('num_train', num_train),
-                    ('num_val', num_val)):
+                    ('num_val', num_val), ('num_test', num_test)):
         if n < 0:
             raise ValueError(f'{name} must be >= 0, got {n}')
     if osp.exists(out_dir) and not osp.isdir(out_dir):
@@ -553,7 +568,11 @@ def generate(
                 f'{out_dir} is not empty; pass --force (force=True) to '
                 'overwrite the generated files in it')
         _clear_generated(out_dir)
-    for sub in ('annotations', 'images/train', 'images/val', 'unlabeled'):
+    labeled = [('train', num_train), ('val', num_val)]
+    if num_test:
+        labeled.append(('test', num_test))
+    for sub in ['annotations', 'unlabeled'
+                ] + [f'images/{split}' for split, _ in labeled]:
         os.makedirs(osp.join(out_dir, sub), exist_ok=True)
 
     categories = [
@@ -561,8 +580,7 @@ def generate(
         for i, name in enumerate(CLASSES)
     ]
     splits: Dict[str, dict] = {}
-    for split, num in (('train', num_train), ('val', num_val),
-                       ('unlabeled', num_unlabeled)):
+    for split, num in labeled + [('unlabeled', num_unlabeled)]:
         images, annotations, dropped = [], [], 0
         per_class = {name: 0 for name in CLASSES}
         per_size = {name: 0 for name in SIZE_BUCKETS}

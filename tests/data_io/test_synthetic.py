@@ -10,7 +10,7 @@ import pytest
 from custom_modules.data_io import synthetic
 from custom_modules.data_io.synthetic import CLASSES, generate, render_image
 
-TINY = dict(num_unlabeled=4, num_train=5, num_val=3, size=(64, 80))
+TINY = dict(num_unlabeled=4, num_train=5, num_val=3, num_test=2, size=(64, 80))
 
 
 def _files(root):
@@ -33,7 +33,7 @@ def test_same_seed_gives_identical_files(tmp_path):
     generate(str(tmp_path / 'a'), seed=3, **TINY)
     generate(str(tmp_path / 'b'), seed=3, **TINY)
     a, b = _files(tmp_path / 'a'), _files(tmp_path / 'b')
-    assert len(a) == 5 + 3 + 4 + 3  # images, 2 annotation files, summary
+    assert len(a) == 5 + 3 + 2 + 4 + 4  # images, 3 annotation files, summary
     assert a == b
     generate(str(tmp_path / 'c'), seed=4, **TINY)
     c = _files(tmp_path / 'c')
@@ -49,6 +49,7 @@ def test_images_depend_only_on_seed_split_and_index(tmp_path):
         num_unlabeled=6,
         num_train=7,
         num_val=3,
+        num_test=3,
         size=(64, 80))
     small, big = _files(tmp_path / 'small'), _files(tmp_path / 'big')
     for path, data in small.items():
@@ -133,7 +134,13 @@ def test_boxes_are_tight_around_visible_pixels():
 def test_classes_and_size_buckets_all_present(tmp_path):
     out = str(tmp_path / 'moderate')
     summary = generate(
-        out, seed=0, num_unlabeled=0, num_train=40, num_val=0, size=(192, 256))
+        out,
+        seed=0,
+        num_unlabeled=0,
+        num_train=40,
+        num_val=0,
+        num_test=0,
+        size=(192, 256))
     train = summary['splits']['train']
     assert all(n > 0 for n in train['per_class'].values()), train
     assert all(n > 0 for n in train['per_size'].values()), train
@@ -171,8 +178,9 @@ def test_unlabeled_pool_has_no_labels_and_is_larger(synthetic_root):
         for im in _load(synthetic_root, split)['images']
     }
     assert not any('unlabeled' in f for f in referenced)
-    assert sorted(os.listdir(osp.join(
-        synthetic_root, 'annotations'))) == ['train.json', 'val.json']
+    assert sorted(os.listdir(osp.join(synthetic_root, 'annotations'))) == [
+        'test.json', 'train.json', 'val.json'
+    ]
     img = cv2.imread(osp.join(synthetic_root, 'unlabeled', names[0]))
     assert img.shape == (96, 128, 3)
 
@@ -205,6 +213,8 @@ def test_force_is_needed_to_overwrite(tmp_path):
 def test_bad_arguments(tmp_path):
     with pytest.raises(ValueError, match='num_train'):
         generate(str(tmp_path / 'x'), num_train=-1)
+    with pytest.raises(ValueError, match='num_test'):
+        generate(str(tmp_path / 'x'), num_test=-1)
     with pytest.raises(ValueError, match='size'):
         generate(str(tmp_path / 'y'), size=(16, 16))
 
@@ -247,3 +257,33 @@ def test_config_loads_with_mmdet(synthetic_root, repo_root):
     assert info['gt_bboxes'].tensor.tolist() == expected
     assert info['img_path'] == osp.join(synthetic_root, 'images', 'train',
                                         '000000.png')
+
+
+def test_held_out_test_split(tmp_path):
+    out = str(tmp_path / 'with_test')
+    summary = generate(out, seed=0, **TINY)
+    test = _load(out, 'test')
+    assert summary['splits']['test']['images'] == 2
+    assert [im['file_name'] for im in test['images']
+            ] == ['test/000000.png', 'test/000001.png']
+    assert test['categories'] == _load(out, 'val')['categories']
+    files = _files(out)
+    # its own stream: not a copy of val or train
+    assert files['images/test/000000.png'] != files['images/val/000000.png']
+    assert files['images/test/000000.png'] != files['images/train/000000.png']
+    # num_test=0 writes no test split at all
+    none = str(tmp_path / 'no_test')
+    summary = generate(none, seed=0, **dict(TINY, num_test=0))
+    assert 'test' not in summary['splits']
+    assert not osp.exists(osp.join(none, 'annotations', 'test.json'))
+    assert not osp.exists(osp.join(none, 'images', 'test'))
+
+
+def test_objects_of_an_image_come_from_its_scene():
+    seen = set()
+    for i in range(40):
+        rendered = render_image(192, 256, np.random.default_rng([7, i]))
+        labels = {obj['label'] for obj in rendered.objects}
+        assert len(labels) <= synthetic.SCENE_CLASSES
+        seen |= labels
+    assert seen == set(range(len(CLASSES)))

@@ -86,7 +86,7 @@ def tiny_data(tmp_path_factory):
     out = str(tmp_path_factory.mktemp('kill_resume_data'))
     # 16 unlabeled images (4 SwAV iterations an epoch at batch 4) and 8
     # labeled ones (4 Faster R-CNN iterations at batch 2).
-    generate(out, seed=0, num_unlabeled=16, num_train=8, num_val=2,
+    generate(out, seed=0, num_unlabeled=16, num_train=8, num_val=2, num_test=0,
              size=(64, 96))
     return out
 

@@ -26,7 +26,7 @@ def test_tool_runs_as_a_script(repo_root, tmp_path):
     cmd = [
         sys.executable, 'tools/dataset_converters/make_synthetic.py', '--out',
         out, '--seed', '1', '--num-unlabeled', '6', '--num-train', '4',
-        '--num-val', '2', '--size', '64', '96'
+        '--num-val', '2', '--num-test', '3', '--size', '64', '96'
     ]
     proc = subprocess.run(
         cmd, cwd=repo_root, capture_output=True, text=True, timeout=120)
@@ -37,6 +37,7 @@ def test_tool_runs_as_a_script(repo_root, tmp_path):
     assert all(name in header for name in CLASSES)
     rows = {line.split()[0]: line.split() for line in lines if line.strip()}
     assert rows['train'][1] == '4' and rows['val'][1] == '2'
+    assert rows['test'][1] == '3'
     assert rows['unlabeled'][1] == '6'
     assert 'train' in proc.stderr  # tqdm progress bars
     with open(osp.join(out, 'annotations', 'train.json')) as f:
@@ -58,7 +59,7 @@ def test_tool_refuses_to_overwrite_without_force(tool, tmp_path, capsys):
     out = str(tmp_path / 'synthetic')
     args = [
         '--out', out, '--num-unlabeled', '2', '--num-train', '2', '--num-val',
-        '1', '--size', '48', '64'
+        '1', '--num-test', '1', '--size', '48', '64'
     ]
     assert tool.main(args) == 0
     with open(osp.join(out, 'annotations', 'val.json'), 'rb') as f:

@@ -65,7 +65,7 @@ def test_sweep_resumes_and_aggregates(repo_root, tmp_path, capsys,
     from custom_modules.data_io.synthetic import generate
     data = str(tmp_path / 'data')
     generate(
-        data, seed=0, num_unlabeled=16, num_train=8, num_val=4,
+        data, seed=0, num_unlabeled=16, num_train=8, num_val=4, num_test=0,
         size=(96, 128))
     work = tmp_path / 'work'
     grid = tmp_path / 'two_lrs.yaml'

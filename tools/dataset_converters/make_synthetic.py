@@ -27,7 +27,7 @@ from custom_modules.data_io.synthetic import (  # noqa: E402
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description='Generate the synthetic shapes-and-textures detection '
-        'set (COCO train/val + an unlabeled pool)')
+        'set (COCO train/val/test + an unlabeled pool)')
     parser.add_argument(
         '--out', required=True, help='output folder, e.g. data/synthetic')
     parser.add_argument('--seed', type=int, default=0, help='default: 0')
@@ -46,6 +46,11 @@ def parse_args(argv=None):
         type=int,
         default=100,
         help='labeled validation images (default: 100)')
+    parser.add_argument(
+        '--num-test',
+        type=int,
+        default=100,
+        help='labeled held-out test images (default: 100; 0: none)')
     parser.add_argument(
         '--size',
         type=int,
@@ -79,6 +84,7 @@ def main(argv=None):
             num_unlabeled=args.num_unlabeled,
             num_train=args.num_train,
             num_val=args.num_val,
+            num_test=args.num_test,
             size=tuple(args.size),
             force=args.force,
             progress=progress)

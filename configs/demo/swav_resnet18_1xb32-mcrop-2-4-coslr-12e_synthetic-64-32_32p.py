@@ -1,0 +1,62 @@
+# The demo's SwAV: the tiny CPU config
+# (configs/swav/swav_resnet18_1xb16-mcrop-2-4-coslr-3e_synthetic-64-32_64p.py)
+# with the settings that learned fastest on the synthetic pool on 2 CPU
+# cores (measured in README.md, "The demo"): batch 32, 32 prototypes, the
+# report's "object-preserving" crops (2 x 64 px from 40-100 % of the image,
+# 4 x 32 px from 20-40 %), Sinkhorn epsilon 0.03 with temperature 0.2
+# (temperature 0.1 collapsed to ln(K) at every lr tried), SGD lr 0.2 with a
+# 30-iteration warm-up and cosine decay, prototypes frozen for 30 iterations,
+# no queue (batch 32 is larger than K). 12 epochs of 62 iterations: ~8 min.
+_base_ = '../swav/swav_resnet18_1xb16-mcrop-2-4-coslr-3e_synthetic-64-32_64p.py'  # noqa: E501
+
+model = dict(
+    head=dict(loss=dict(num_prototypes=32, epsilon=0.03, temperature=0.2)))
+
+crop_large = dict(
+    type='RandomResizedCrop', size=64, scale=(0.4, 1.), backend='pillow')
+crop_small = dict(
+    type='RandomResizedCrop', size=32, scale=(0.2, 0.4), backend='pillow')
+train_dataloader = dict(
+    batch_size=32,
+    dataset=dict(pipeline=[
+        dict(type='LoadImageFromFileOrSkip'),
+        dict(
+            type='MultiView',
+            num_views={{_base_.num_crops}},
+            transforms=[[crop_large, {{_base_.color_aug}}],
+                        [crop_small, {{_base_.color_aug}}]]),
+        dict(type='PackSelfSupInputs', meta_keys=['img_path'])
+    ]))
+
+max_epochs = 12
+lr = 0.2
+train_cfg = dict(max_epochs=max_epochs)
+optim_wrapper = dict(optimizer=dict(lr=lr))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=30),
+    dict(
+        type='CosineAnnealingLR',
+        T_max=max_epochs,
+        eta_min=lr * 3e-3,
+        by_epoch=True,
+        begin=0,
+        end=max_epochs,
+        convert_to_iter_based=True)
+]
+
+custom_hooks = [
+    # queue_length=0: no queue at all
+    dict(
+        type='SwAVQueueHook',
+        queue_length=0,
+        frozen_layers_cfg=dict(prototypes=30)),
+    dict(
+        type='SwAVCollapseGuardHook',
+        warmup_iters=100,
+        patience=100,
+        tolerance=0.01,
+        stop=False),
+    dict(type='PretrainMetaHook'),
+    dict(type='SkippedImagesReportHook'),
+]
+default_hooks = dict(checkpoint=dict(interval=4, max_keep_ckpts=1))
