@@ -17,15 +17,13 @@ tail loop handles, differently from the vectorised body.)
 Other inputs (non-``uint8`` images, the pillow backend) go to the upstream
 function unchanged.
 """
-import sys
 from typing import Callable, Optional
 
 import cv2
 import numpy as np
 
-_PATCHED_MODULES = ('mmcv', 'mmcv.image', 'mmcv.image.photometric',
-                    'mmselfsup.datasets.transforms.processing',
-                    'mmcls.datasets.transforms.processing')
+from .numpy_hue import rebind_in_loaded_modules
+
 _upstream = {}
 
 
@@ -67,17 +65,13 @@ def upstream() -> Callable:
 
 
 def install() -> bool:
-    """Rebind ``adjust_contrast`` in mmcv and in every loaded module that
-    imported it by name (mmselfsup's and mmcls's transforms). Modules
-    imported later take it from mmcv. Returns True when patched."""
+    """Rebind ``adjust_contrast`` in mmcv and the loaded modules that
+    imported it (see ``numpy_hue.rebind_in_loaded_modules``). Returns True
+    when patched."""
     from mmcv.image import photometric
     current = photometric.adjust_contrast
     if current is adjust_contrast:
         return True
     _upstream.setdefault('adjust_contrast', current)
-    for module_name in _PATCHED_MODULES:
-        module = sys.modules.get(module_name)
-        if module is not None and getattr(module, 'adjust_contrast',
-                                          None) is current:
-            module.adjust_contrast = adjust_contrast
+    rebind_in_loaded_modules('adjust_contrast', adjust_contrast)
     return True

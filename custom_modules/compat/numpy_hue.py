@@ -80,12 +80,14 @@ def _upstream_fixed() -> bool:
     return True
 
 
-def patch_loaded_modules() -> None:
-    """Rebind ``adjust_hue`` in every loaded module that imported it."""
-    for name in _PATCHED_MODULES:
-        module = sys.modules.get(name)
-        if module is not None and hasattr(module, 'adjust_hue'):
-            module.adjust_hue = adjust_hue
+def rebind_in_loaded_modules(name: str, function) -> None:
+    """Rebind the photometric function ``name`` to ``function`` in mmcv and
+    in every loaded module that imported it by name (mmselfsup's and mmcls's
+    transforms); modules imported later take it from mmcv."""
+    for module_name in _PATCHED_MODULES:
+        module = sys.modules.get(module_name)
+        if module is not None and hasattr(module, name):
+            setattr(module, name, function)
 
 
 def install() -> bool:
@@ -96,5 +98,5 @@ def install() -> bool:
     """
     if _upstream_fixed():
         return False
-    patch_loaded_modules()
+    rebind_in_loaded_modules('adjust_hue', adjust_hue)
     return True
