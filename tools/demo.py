@@ -20,6 +20,7 @@ Finished stages are detected and skipped, so an interrupted demo continues
 where it stopped; ``--force`` reruns every stage.
 """
 import argparse
+import json
 import os
 import os.path as osp
 import subprocess
@@ -34,12 +35,12 @@ from custom_modules.analysis.plots import (per_class_values,  # noqa
                                            plot_class_bars,
                                            plot_metric_curves,
                                            plot_swav_loss)
-from custom_modules.data_io.synthetic import CLASSES  # noqa
+from custom_modules.data_io import synthetic  # noqa
 from custom_modules.utils.io import atomic_write_text  # noqa
 from custom_modules.utils.report import (coco_row, markdown_table,  # noqa
                                          read_metrics)
 
-SWAV_CONFIG = ('configs/demo/swav_resnet18_1xb32-mcrop-2-4-coslr-12e_'
+SWAV_CONFIG = ('configs/demo/swav_resnet18_1xb32-mcrop-2-4-coslr-24e_'
                'synthetic-64-32_32p.py')
 SCRATCH_CONFIG = 'configs/demo/faster-rcnn_r18_fpn_synthetic.py'
 PRETRAINED_CONFIG = 'configs/demo/faster-rcnn_r18_fpn_synthetic_swav.py'
@@ -95,6 +96,26 @@ def run(cmd, log_path):
 def last_checkpoint(work_dir):
     with open(osp.join(work_dir, 'last_checkpoint')) as f:
         return f.read().strip()
+
+
+def stale_data(data):
+    """Why the synthetic set at ``data`` is not the one this demo was tuned
+    on (made by an older version), or None."""
+    if not osp.isfile(osp.join(data, 'annotations', 'test.json')):
+        return (f'{data} has no annotations/test.json (made by an older '
+                'version, without the held-out test split)')
+    try:
+        with open(osp.join(data, 'summary.json')) as f:
+            made_with = json.load(f).get('knobs')
+    except (OSError, ValueError) as e:
+        return f'{data}/summary.json is missing or unreadable ({e})'
+    now = synthetic.knobs()
+    if made_with != now:
+        changed = sorted(k for k in now
+                         if (made_with or {}).get(k) != now[k])
+        return (f'{data} was generated with other settings than the '
+                f'current generator ({", ".join(changed)} differ)')
+    return None
 
 
 def data_options(data, split='val'):
@@ -159,13 +180,12 @@ def main():
             '--out', args.data, '--seed',
             str(args.seed)
         ], osp.join(wd, 'make_synthetic.log'))
-    elif not osp.isfile(osp.join(args.data, 'annotations', 'test.json')):
-        sys.exit(f'demo: {args.data} has no annotations/test.json (made by an '
-                 'older version without the held-out test split); '
-                 'regenerate it: python '
-                 'tools/dataset_converters/make_synthetic.py --out '
-                 f'{args.data} --force')
     else:
+        problem = stale_data(args.data)
+        if problem:
+            sys.exit(f'demo: {problem}; regenerate it: python '
+                     'tools/dataset_converters/make_synthetic.py --out '
+                     f'{args.data} --force')
         print(f'  using existing {args.data}')
 
     print('== 2/4 SwAV pretraining on the unlabeled pool', flush=True)
@@ -237,13 +257,14 @@ def make_plots(wd, runs, metrics):
         title='Faster R-CNN fine-tuning: AP50 over epochs')))
     per_class = {}
     for name, m in metrics.items():
-        values = per_class_values(m, CLASSES, 'coco/{}_precision')
+        values = per_class_values(m, synthetic.CLASSES, 'coco/{}_precision')
         per_class[name] = {
             c: None if v is None else 100 * v
             for c, v in values.items()
         }
     plots.append(('per-class AP', plot_class_bars(
-        per_class, CLASSES, osp.join(out, 'per_class_ap.png'), ylabel='AP',
+        per_class, synthetic.CLASSES, osp.join(out, 'per_class_ap.png'),
+        ylabel='AP',
         title='Per-class AP (test of the final checkpoints)')))
     return plots
 

@@ -8,8 +8,8 @@
 _base_ = 'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py'
 
 # The model of the demo config, dimension for dimension (keep in sync): a
-# 128-channel FPN/RPN, a 512-d shared FC head, 64 RoIs per image, RoIAlign
-# sampling_ratio 2, fewer proposals.
+# 128-channel FPN/RPN with 16-256 px anchors, a 512-d shared FC head, 64 RoIs
+# per image, RoIAlign sampling_ratio 2, fewer proposals.
 model = dict(
     backbone=dict(
         depth=18,
@@ -18,7 +18,10 @@ model = dict(
         norm_eval=False,
         init_cfg=None),
     neck=dict(in_channels=[64, 128, 256, 512], out_channels=128),
-    rpn_head=dict(in_channels=128, feat_channels=128),
+    rpn_head=dict(
+        in_channels=128,
+        feat_channels=128,
+        anchor_generator=dict(scales=[4])),
     roi_head=dict(
         bbox_roi_extractor=dict(
             roi_layer=dict(sampling_ratio=2), out_channels=128),

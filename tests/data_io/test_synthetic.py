@@ -159,6 +159,10 @@ def test_classes_and_size_buckets_all_present(tmp_path):
             k: v
             for k, v in summary.items() if k != 'out_dir'
         }
+    # The generator settings travel with the data (the demo checks them).
+    assert summary['knobs'] == synthetic.knobs()
+    assert set(summary['knobs']) == set(synthetic.KNOB_NAMES)
+    assert summary['knobs']['NOISE_SIGMA'] == list(synthetic.NOISE_SIGMA)
 
 
 def test_size_bucket_edges():

@@ -1,0 +1,70 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+"""tools/demo.py's checks that run without training (the demo itself is
+run by `make demo`)."""
+import importlib.util
+import json
+import os
+import os.path as osp
+
+import pytest
+
+from custom_modules.data_io import synthetic
+
+TINY = dict(num_unlabeled=2, num_train=2, num_val=1, num_test=1, size=(64, 80))
+
+
+@pytest.fixture(scope='module')
+def demo(repo_root):
+    path = osp.join(repo_root, 'tools', 'demo.py')
+    spec = importlib.util.spec_from_file_location('demo', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope='module')
+def data(tmp_path_factory):
+    out = str(tmp_path_factory.mktemp('demo') / 'synthetic')
+    synthetic.generate(out, seed=0, **TINY)
+    return out
+
+
+def test_current_data_is_accepted(demo, data):
+    assert demo.stale_data(data) is None
+
+
+def test_data_of_other_generator_settings_is_refused(demo, data,
+                                                     monkeypatch):
+    monkeypatch.setattr(synthetic, 'SCENE_CLASSES', 2)
+    problem = demo.stale_data(data)
+    assert problem is not None and 'SCENE_CLASSES' in problem
+    assert data in problem
+
+
+def test_data_without_recorded_settings_is_refused(demo, data, tmp_path):
+    old = str(tmp_path / 'old')
+    os.makedirs(osp.join(old, 'annotations'))
+    open(osp.join(old, 'annotations', 'test.json'), 'w').close()
+    with open(osp.join(data, 'summary.json')) as f:
+        summary = json.load(f)
+    summary.pop('knobs')
+    with open(osp.join(old, 'summary.json'), 'w') as f:
+        json.dump(summary, f)
+    problem = demo.stale_data(old)
+    assert 'NOISE_SIGMA' in problem and 'SCENE_CLASSES' in problem
+    os.remove(osp.join(old, 'summary.json'))
+    assert 'summary.json is missing' in demo.stale_data(old)
+
+
+def test_data_without_test_split_is_refused(demo, tmp_path):
+    old = str(tmp_path / 'no_test')
+    synthetic.generate(old, seed=0, **dict(TINY, num_test=0))
+    assert 'no annotations/test.json' in demo.stale_data(old)
+
+
+def test_data_options_point_the_test_loop_at_a_split(demo):
+    options = demo.data_options('some/data', 'test')
+    assert 'test_dataloader.dataset.ann_file=annotations/test.json' in options
+    assert ('test_evaluator.ann_file=some/data/annotations/test.json'
+            in options)
+    assert 'val_evaluator.ann_file=some/data/annotations/val.json' in options
