@@ -11,14 +11,14 @@ import pytest
 from custom_modules.data_io import synthetic
 
 TINY = dict(num_unlabeled=2, num_train=2, num_val=1, num_test=1, size=(64, 80))
+TINY_SIZES = dict(unlabeled=2, train=2, val=1, test=1)
 
 
-@pytest.fixture(scope='module')
-def demo(repo_root):
-    path = osp.join(repo_root, 'tools', 'demo.py')
-    spec = importlib.util.spec_from_file_location('demo', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+@pytest.fixture
+def demo(repo_root, monkeypatch):
+    """tools/demo.py, expecting the split sizes of TINY."""
+    module = _load(repo_root, 'tools', 'demo.py')
+    monkeypatch.setattr(module, 'DATA_SIZES', dict(TINY_SIZES))
     return module
 
 
@@ -33,12 +33,51 @@ def test_current_data_is_accepted(demo, data):
     assert demo.stale_data(data) is None
 
 
+def test_data_of_other_split_sizes_is_refused(demo, data):
+    # e.g. data made before val/test grew from 100 to 300 images
+    demo.DATA_SIZES['test'] = 300
+    problem = demo.stale_data(data)
+    assert problem is not None and 'split sizes' in problem
+    assert "'test': 1" in problem and "'test': 300" in problem
+
+
+def _load(repo_root, *parts):
+    spec = importlib.util.spec_from_file_location(
+        parts[-1][:-3], osp.join(repo_root, *parts))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_demo_data_sizes_are_the_generator_defaults(repo_root):
+    # `make_synthetic.py --out DATA --force` (the fix the demo prints) must
+    # rewrite the demo's data with the sizes the demo expects
+    import inspect
+    sizes = _load(repo_root, 'tools', 'demo.py').DATA_SIZES
+    defaults = inspect.signature(synthetic.generate).parameters
+    assert sizes == {s: defaults[f'num_{s}'].default for s in sizes}
+    args = _load(repo_root, 'tools', 'dataset_converters',
+                 'make_synthetic.py').parse_args(['--out', 'x'])
+    assert sizes == {s: getattr(args, f'num_{s}') for s in sizes}
+
+
 def test_data_of_other_generator_settings_is_refused(demo, data,
                                                      monkeypatch):
     monkeypatch.setattr(synthetic, 'SCENE_CLASSES', 2)
     problem = demo.stale_data(data)
     assert problem is not None and 'SCENE_CLASSES' in problem
     assert data in problem
+
+
+@pytest.mark.parametrize('name, value', [
+    ('GENERATOR_VERSION', -1),
+    ('DISTRACTOR_SPECS', (('disc', ('flat', )), )),
+])
+def test_data_of_another_generator_version_or_specs_is_refused(
+        demo, data, monkeypatch, name, value):
+    monkeypatch.setattr(synthetic, name, value)
+    problem = demo.stale_data(data)
+    assert problem is not None and name in problem
 
 
 def test_data_without_recorded_settings_is_refused(demo, data, tmp_path):

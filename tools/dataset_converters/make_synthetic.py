@@ -3,11 +3,12 @@
 
 Example:
     python tools/dataset_converters/make_synthetic.py --out data/synthetic \\
-        --seed 0 --num-unlabeled 2000 --num-train 200 --num-val 100 \\
-        --size 192 256
+        --seed 0 --num-unlabeled 2000 --num-train 200 --num-val 300 \\
+        --num-test 300 --size 192 256
 
-writes ``annotations/{train,val}.json`` (COCO), ``images/{train,val}/`` and
-the unlabeled pool ``unlabeled/`` (no labels), deterministically for a seed.
+writes ``annotations/{train,val,test}.json`` (COCO),
+``images/{train,val,test}/`` and the unlabeled pool ``unlabeled/`` (no
+labels), deterministically for a seed.
 Read it with ``configs/_base_/datasets/synthetic_detection.py``. Classes,
 layout and the occlusion rule are described in
 ``custom_modules/data_io/synthetic.py``.
@@ -44,13 +45,13 @@ def parse_args(argv=None):
     parser.add_argument(
         '--num-val',
         type=int,
-        default=100,
-        help='labeled validation images (default: 100)')
+        default=300,
+        help='labeled validation images (default: 300)')
     parser.add_argument(
         '--num-test',
         type=int,
-        default=100,
-        help='labeled held-out test images (default: 100; 0: none)')
+        default=300,
+        help='labeled held-out test images (default: 300; 0: none)')
     parser.add_argument(
         '--size',
         type=int,
