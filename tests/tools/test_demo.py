@@ -2,6 +2,7 @@
 """tools/demo.py's checks that run without training (the demo itself is
 run by `make demo`)."""
 import importlib.util
+import inspect
 import json
 import os
 import os.path as osp
@@ -12,6 +13,14 @@ from custom_modules.data_io import synthetic
 
 TINY = dict(num_unlabeled=2, num_train=2, num_val=1, num_test=1, size=(64, 80))
 TINY_SIZES = dict(unlabeled=2, train=2, val=1, test=1)
+
+
+def _load(repo_root, *parts):
+    spec = importlib.util.spec_from_file_location(
+        parts[-1][:-3], osp.join(repo_root, *parts))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture
@@ -41,18 +50,9 @@ def test_data_of_other_split_sizes_is_refused(demo, data):
     assert "'test': 1" in problem and "'test': 300" in problem
 
 
-def _load(repo_root, *parts):
-    spec = importlib.util.spec_from_file_location(
-        parts[-1][:-3], osp.join(repo_root, *parts))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_demo_data_sizes_are_the_generator_defaults(repo_root):
     # `make_synthetic.py --out DATA --force` (the fix the demo prints) must
     # rewrite the demo's data with the sizes the demo expects
-    import inspect
     sizes = _load(repo_root, 'tools', 'demo.py').DATA_SIZES
     defaults = inspect.signature(synthetic.generate).parameters
     assert sizes == {s: defaults[f'num_{s}'].default for s in sizes}
