@@ -2,6 +2,7 @@
 """Shared fixtures. ``custom_modules`` is imported first: it installs the
 compatibility layer (the ``mmcv._ext`` provider) before anything imports
 ``mmcv.ops``."""
+import importlib.util
 import os
 import os.path as osp
 import sys
@@ -21,6 +22,22 @@ KITTI_FIXTURE = osp.join(
 @pytest.fixture(scope='session')
 def repo_root():
     return REPO_ROOT
+
+
+@pytest.fixture(scope='session')
+def load_tool():
+    """A function importing a script under ``tools/`` (not a package) as a
+    new module on each call: ``load_tool('analysis', 'benchmark.py')``."""
+
+    def load(*parts):
+        path = osp.join(REPO_ROOT, 'tools', *parts)
+        spec = importlib.util.spec_from_file_location(
+            'tool_' + osp.splitext(parts[-1])[0], path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    return load
 
 
 @pytest.fixture(scope='session')

@@ -3,7 +3,6 @@
 the CPU with tiny settings; the numbers are not asserted, the table and the
 JSON record are."""
 import glob
-import importlib.util
 import json
 import os.path as osp
 
@@ -18,12 +17,8 @@ TINY = ['--iters', '1', '--warmup', '0', '--windows', '1', '--quiet',
 
 
 @pytest.fixture(scope='module')
-def tool(repo_root):
-    path = osp.join(repo_root, 'tools', 'analysis', 'benchmark.py')
-    spec = importlib.util.spec_from_file_location('benchmark_tool', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def tool(load_tool):
+    return load_tool('analysis', 'benchmark.py')
 
 
 def _our_swav(repo_root):

@@ -1,6 +1,5 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """The command line of tools/model_converters/convert.py."""
-import importlib.util
 import os.path as osp
 import subprocess
 import sys
@@ -18,11 +17,8 @@ TOOL = osp.join(REPO, 'tools', 'model_converters', 'convert.py')
 
 
 @pytest.fixture(scope='module')
-def tool():
-    spec = importlib.util.spec_from_file_location('convert_tool', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def tool(load_tool):
+    return load_tool('model_converters', 'convert.py')
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """tools/demo.py's checks that run without training (the demo itself is
 run by `make demo`)."""
-import importlib.util
 import inspect
 import json
 import os
@@ -15,18 +14,10 @@ TINY = dict(num_unlabeled=2, num_train=2, num_val=1, num_test=1, size=(64, 80))
 TINY_SIZES = dict(unlabeled=2, train=2, val=1, test=1)
 
 
-def _load(repo_root, *parts):
-    spec = importlib.util.spec_from_file_location(
-        parts[-1][:-3], osp.join(repo_root, *parts))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture
-def demo(repo_root, monkeypatch):
+def demo(load_tool, monkeypatch):
     """tools/demo.py, expecting the split sizes of TINY."""
-    module = _load(repo_root, 'tools', 'demo.py')
+    module = load_tool('demo.py')
     monkeypatch.setattr(module, 'DATA_SIZES', dict(TINY_SIZES))
     return module
 
@@ -50,14 +41,14 @@ def test_data_of_other_split_sizes_is_refused(demo, data):
     assert "'test': 1" in problem and "'test': 300" in problem
 
 
-def test_demo_data_sizes_are_the_generator_defaults(repo_root):
+def test_demo_data_sizes_are_the_generator_defaults(load_tool):
     # `make_synthetic.py --out DATA --force` (the fix the demo prints) must
     # rewrite the demo's data with the sizes the demo expects
-    sizes = _load(repo_root, 'tools', 'demo.py').DATA_SIZES
+    sizes = load_tool('demo.py').DATA_SIZES
     defaults = inspect.signature(synthetic.generate).parameters
     assert sizes == {s: defaults[f'num_{s}'].default for s in sizes}
-    args = _load(repo_root, 'tools', 'dataset_converters',
-                 'make_synthetic.py').parse_args(['--out', 'x'])
+    args = load_tool('dataset_converters',
+                     'make_synthetic.py').parse_args(['--out', 'x'])
     assert sizes == {s: getattr(args, f'num_{s}') for s in sizes}
 
 

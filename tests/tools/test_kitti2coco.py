@@ -1,6 +1,5 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """Tests of the door tools/dataset_converters/kitti2coco.py."""
-import importlib.util
 import json
 import os.path as osp
 import shutil
@@ -11,12 +10,8 @@ import pytest
 
 
 @pytest.fixture(scope='module')
-def tool(repo_root):
-    path = osp.join(repo_root, 'tools', 'dataset_converters', 'kitti2coco.py')
-    spec = importlib.util.spec_from_file_location('kitti2coco_tool', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def tool(load_tool):
+    return load_tool('dataset_converters', 'kitti2coco.py')
 
 
 @pytest.fixture

@@ -1,5 +1,4 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -12,13 +11,8 @@ from custom_modules.data_io.synthetic import CLASSES
 
 
 @pytest.fixture(scope='module')
-def tool(repo_root):
-    path = osp.join(repo_root, 'tools', 'dataset_converters',
-                    'make_synthetic.py')
-    spec = importlib.util.spec_from_file_location('make_synthetic', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def tool(load_tool):
+    return load_tool('dataset_converters', 'make_synthetic.py')
 
 
 def test_tool_runs_as_a_script(repo_root, tmp_path):

@@ -1,5 +1,4 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-import importlib.util
 import os
 import os.path as osp
 
@@ -9,13 +8,8 @@ from custom_modules.data_io.nuimages import make_fake_tables
 
 
 @pytest.fixture(scope='module')
-def tool(repo_root):
-    path = osp.join(repo_root, 'tools', 'dataset_converters',
-                    'nuimages2list.py')
-    spec = importlib.util.spec_from_file_location('nuimages2list', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def tool(load_tool):
+    return load_tool('dataset_converters', 'nuimages2list.py')
 
 
 @pytest.fixture

@@ -1,5 +1,4 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -9,12 +8,8 @@ from PIL import Image
 
 
 @pytest.fixture(scope='module')
-def tool(repo_root):
-    path = osp.join(repo_root, 'tools', 'dataset_converters', 'nyu2coco.py')
-    spec = importlib.util.spec_from_file_location('nyu2coco', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def tool(load_tool):
+    return load_tool('dataset_converters', 'nyu2coco.py')
 
 
 def _write(root, split_dir, n, size, text):
