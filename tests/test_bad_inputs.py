@@ -8,7 +8,6 @@ traceback, and no input file is changed. Fixtures are written by the tests.
 """
 import glob
 import hashlib
-import importlib.util
 import io
 import json
 import logging
@@ -29,15 +28,6 @@ TRAIN_PY = osp.join(REPO_ROOT, 'tools', 'train.py')
 
 
 # ------------------------------------------------------------- helpers
-def load_tool(*parts):
-    path = osp.join(REPO_ROOT, 'tools', *parts)
-    name = 'bad_inputs_' + osp.splitext(parts[-1])[0]
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def call_main(module, argv, capsys):
     """Run ``module.main(argv)``; any exception but SystemExit propagates
     (a bare traceback fails the test)."""
@@ -286,7 +276,7 @@ COCO_CASES = {
 
 
 @pytest.mark.parametrize('case', sorted(COCO_CASES))
-def test_coco_check_dataset(tmp_path, capsys, case):
+def test_coco_check_dataset(load_tool, tmp_path, capsys, case):
     tool = load_tool('analysis', 'check_dataset.py')
     root, data = coco_set(tmp_path)
     change, where = COCO_CASES[case]
@@ -301,7 +291,7 @@ def test_coco_check_dataset(tmp_path, capsys, case):
     assert snapshot(str(root)) == before
 
 
-def test_coco_truncated_json_names_line(tmp_path, capsys):
+def test_coco_truncated_json_names_line(load_tool, tmp_path, capsys):
     tool = load_tool('analysis', 'check_dataset.py')
     _, data = coco_set(tmp_path)
     ann = tmp_path / 'cut.json'
@@ -338,7 +328,7 @@ def kitti_root(tmp_path, second_line):
 
 
 @pytest.mark.parametrize('case', sorted(KITTI_CASES))
-def test_kitti_bad_line(tmp_path, capsys, case):
+def test_kitti_bad_line(load_tool, tmp_path, capsys, case):
     tool = load_tool('dataset_converters', 'kitti2coco.py')
     line, reason = KITTI_CASES[case]
     root = kitti_root(tmp_path, line)
@@ -351,7 +341,7 @@ def test_kitti_bad_line(tmp_path, capsys, case):
     assert snapshot(str(root)) == before
 
 
-def test_kitti_skip_bad_counts_the_skip(tmp_path, capsys):
+def test_kitti_skip_bad_counts_the_skip(load_tool, tmp_path, capsys):
     tool = load_tool('dataset_converters', 'kitti2coco.py')
     root = kitti_root(tmp_path, KITTI_CASES['non-numeric field'][0])
     summary = tool.main([
@@ -367,7 +357,7 @@ def test_kitti_skip_bad_counts_the_skip(tmp_path, capsys):
 
 
 def test_kitti_empty_label_file_is_an_image_without_objects(
-        tmp_path, capsys):
+        load_tool, tmp_path, capsys):
     tool = load_tool('dataset_converters', 'kitti2coco.py')
     root = kitti_root(tmp_path, GOOD_KITTI)
     (root / 'training' / 'label_2' / '000001.txt').write_text('')
@@ -382,7 +372,8 @@ def test_kitti_empty_label_file_is_an_image_without_objects(
 
 
 # ------------------------------------------------------------- NYU YAML
-def test_nyu_labels_and_bboxes_of_different_lengths(tmp_path, capsys):
+def test_nyu_labels_and_bboxes_of_different_lengths(load_tool, tmp_path,
+                                                    capsys):
     tool = load_tool('dataset_converters', 'nyu2coco.py')
     root = tmp_path / 'labeled_data'
     for sub in ('images', 'labels'):
@@ -400,7 +391,7 @@ def test_nyu_labels_and_bboxes_of_different_lengths(tmp_path, capsys):
 
 
 # ------------------------------------------------------------- nuImages
-def test_nuimages_root_missing_a_table(tmp_path, capsys):
+def test_nuimages_root_missing_a_table(load_tool, tmp_path, capsys):
     from custom_modules.data_io.nuimages import make_fake_tables
     tool = load_tool('dataset_converters', 'nuimages2list.py')
     root = tmp_path / 'nuimages'
@@ -421,7 +412,8 @@ def foreign_checkpoint(path):
     torch.save({'model': {'encoder.fc.weight': torch.zeros(2, 2)}}, path)
 
 
-def test_convert_checkpoint_whose_keys_match_nothing(tmp_path, capsys):
+def test_convert_checkpoint_whose_keys_match_nothing(load_tool, tmp_path,
+                                                     capsys):
     tool = load_tool('model_converters', 'convert.py')
     src = tmp_path / 'foreign.pth'
     foreign_checkpoint(src)

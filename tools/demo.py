@@ -40,8 +40,8 @@ from custom_modules.utils.io import atomic_write_text  # noqa
 from custom_modules.utils.report import (coco_row, markdown_table,  # noqa
                                          read_metrics)
 
-SWAV_CONFIG = ('configs/demo/swav_resnet18_1xb32-mcrop-2-4-coslr-24e_'
-               'synthetic-64-32_32p.py')
+SWAV_CONFIG = ('configs/demo/swav_resnet18_1xb32-mcrop-2-4-coslr-36e_'
+               'synthetic-48-24_32p.py')
 SCRATCH_CONFIG = 'configs/demo/faster-rcnn_r18_fpn_synthetic.py'
 PRETRAINED_CONFIG = 'configs/demo/faster-rcnn_r18_fpn_synthetic_swav.py'
 # Images per split of the demo's data (the generator's defaults). Val and

@@ -177,15 +177,8 @@ def test_real_synthetic_set_is_clean(synthetic_root):
         assert report.num_annotations > 0
 
 
-def test_tool_exit_status(tmp_path, capsys):
-    import importlib.util
-    import os.path as osp
-    repo = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-    spec = importlib.util.spec_from_file_location(
-        'check_dataset', osp.join(repo, 'tools', 'analysis',
-                                  'check_dataset.py'))
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+def test_tool_exit_status(load_tool, tmp_path, capsys):
+    tool = load_tool('analysis', 'check_dataset.py')
     assert tool.main([write(tmp_path, valid_coco())]) == 0
     assert tool.main([write(tmp_path, mutate('duplicate image id'))]) == 1
     captured = capsys.readouterr()

@@ -3,7 +3,6 @@
 on a tiny synthetic set, re-run after one run lost its ``.done`` marker (only
 that run again, resumed), then aggregated."""
 import glob
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -38,18 +37,9 @@ def shrink(data_root):
     return opts
 
 
-def load_tool(repo_root, *parts):
-    path = osp.join(repo_root, 'tools', *parts)
-    spec = importlib.util.spec_from_file_location(
-        'tool_' + parts[-1][:-3], path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def sweep(repo_root, capsys, *args):
+def sweep(load_tool, capsys, *args):
     """tools/sweep.py in this process (its runs are subprocesses)."""
-    code = load_tool(repo_root, 'sweep.py').main(list(args))
+    code = load_tool('sweep.py').main(list(args))
     captured = capsys.readouterr()
     return code, captured.out + captured.err
 
@@ -59,8 +49,8 @@ def commands_in(log):
         return [line for line in f if line.startswith('==== ')]
 
 
-def test_sweep_resumes_and_aggregates(repo_root, tmp_path, capsys,
-                                      monkeypatch):
+def test_sweep_resumes_and_aggregates(repo_root, load_tool, tmp_path,
+                                      capsys, monkeypatch):
     monkeypatch.chdir(repo_root)
     from custom_modules.data_io.synthetic import generate
     data = str(tmp_path / 'data')
@@ -86,7 +76,7 @@ stages:
 """)
     options = ['--work-root', str(work), '--cfg-options', *shrink(data)]
 
-    rc, out = sweep(repo_root, capsys, str(grid), *options)
+    rc, out = sweep(load_tool, capsys, str(grid), *options)
     assert rc == 0, out[-4000:]
     root = work / 'two-lrs'
     runs = ['finetune/lr-0.01', 'finetune/lr-0.02', 'test/lr-0.01',
@@ -103,7 +93,7 @@ stages:
 
     # "interrupt" one fine-tune run after its checkpoint: no .done
     os.remove(root / 'finetune/lr-0.02/.done')
-    rc, out = sweep(repo_root, capsys, str(grid), *options)
+    rc, out = sweep(load_tool, capsys, str(grid), *options)
     assert rc == 0, out[-4000:]
     assert 'skipped' in out and 'resuming' in out
     for run in runs:
@@ -114,7 +104,7 @@ stages:
     assert '--resume' in resumed['command']
 
     # aggregate the two test runs
-    aggregate = load_tool(repo_root, 'analysis', 'aggregate.py')
+    aggregate = load_tool('analysis', 'aggregate.py')
     assert aggregate.main([str(root), '--layout', 'coco']) == 0
     csv_lines = (root / 'results' / 'coco.csv').read_text().splitlines()
     assert csv_lines[0] == 'lr,AP,AP50,AP75,APs,APm,APl'
