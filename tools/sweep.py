@@ -10,7 +10,10 @@ Examples:
 
 Finished runs (a ``.done`` marker in their work dir) are skipped, interrupted
 training is resumed, a failed run is reported while the others go on; the
-exit code is non-zero when a run did not finish. The grid schema is in
+exit code is non-zero when a run did not finish. A finished run whose
+settings changed since (grid options, configs, ``--cfg-options``, inputs)
+or whose upstream run ran again is reported as stale and kept;
+``--rerun-stale`` moves it aside and reruns it. The grid schema is in
 docs/sweeps.md.
 """
 import argparse
@@ -25,7 +28,8 @@ from custom_modules.experiments.grid import GridError, expand  # noqa: E402
 from custom_modules.experiments.grid import load_grid  # noqa: E402
 from custom_modules.experiments.sweep import (LAUNCHERS,  # noqa: E402
                                               SweepError, SweepOptions,
-                                              exit_code, run_sweep, select,
+                                              exit_code, run_state,
+                                              run_sweep, select,
                                               summary_table)
 
 
@@ -73,7 +77,16 @@ def parse_args(argv=None):
         help='added to every train and test run; not part of run names '
         '(e.g. to shorten schedules for a smoke test)')
     parser.add_argument(
-        '--list', action='store_true', help='list the runs and their state')
+        '--rerun-stale',
+        action='store_true',
+        help='rerun runs that finished with other settings than the grid '
+        'now gives (or before the run they need ran again), after moving '
+        'their work dir aside to WORK_DIR.stale-TIMESTAMP; without it they '
+        'are reported and left as they are')
+    parser.add_argument(
+        '--list',
+        action='store_true',
+        help='list the runs and their state (new, started, done, stale)')
     return parser.parse_args(argv)
 
 
@@ -95,9 +108,7 @@ def main(argv=None) -> int:
         return 2
     if args.list:
         for run in runs:
-            state = 'done' if osp.isfile(run.marker) else (
-                'started' if osp.isdir(run.work_dir) else 'new')
-            print(f'{run.key:60s} {state:8s} {run.work_dir}')
+            print(f'{run.key:60s} {run_state(run, opts):8s} {run.work_dir}')
         return 0
     print(f'grid {grid.name} ({args.grid}): {len(runs)} runs under '
           f'{osp.join(grid.work_root, grid.name)}', flush=True)
@@ -105,7 +116,8 @@ def main(argv=None) -> int:
         runs,
         opts,
         dry_run=args.dry_run,
-        echo=lambda line: print(line, flush=True))
+        echo=lambda line: print(line, flush=True),
+        rerun_stale=args.rerun_stale)
     if not args.dry_run:
         print('\n' + summary_table(results))
         return exit_code(results)

@@ -28,8 +28,10 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from ..utils.report import markdown_table, read_metrics
 
+# The sweep's work-dir contract (custom_modules/experiments/grid.py).
 METRICS_FILE = 'metrics.json'
 DONE_MARKER = '.done'
+STALE_SUFFIX = '.stale-'  # runs moved aside by tools/sweep.py --rerun-stale
 KITTI_CLASSES = ('Car', 'Van', 'Truck', 'Pedestrian', 'Person_sitting',
                  'Cyclist', 'Tram')
 
@@ -170,8 +172,8 @@ def _stage_metrics(grid_dir: str, stage: str) -> List[RunMetrics]:
     stage_dir = osp.join(grid_dir, stage)
     for name in sorted(os.listdir(stage_dir)):
         path = osp.join(stage_dir, name, METRICS_FILE)
-        if not osp.isfile(path):
-            continue
+        if not osp.isfile(path) or STALE_SUFFIX in name:
+            continue  # not a test run, or an old one moved aside
         try:
             metrics = read_metrics(path)
         except (OSError, ValueError) as e:

@@ -46,6 +46,9 @@ PLACEHOLDER_RE = re.compile(r'\{\{|\}\}|\{([^{}]*)\}')
 
 #: Name of the marker written atomically when a run has finished.
 DONE_MARKER = '.done'
+#: A stale run's work dir is moved aside to ``WORK_DIR + STALE_SUFFIX +
+#: timestamp`` before it reruns (``tools/sweep.py --rerun-stale``).
+STALE_SUFFIX = '.stale-'
 #: Metrics file of a test run (``tools/test.py --metrics-out``).
 METRICS_FILE = 'metrics.json'
 #: Predictions of a test run with ``dump: true`` (``tools/test.py --out``).

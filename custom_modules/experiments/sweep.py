@@ -4,11 +4,20 @@
 Each run's command is built from its stage, its axis values and the
 launcher; placeholders are resolved just before the run starts, when the
 outputs of earlier stages exist. A run that finishes writes a ``.done``
-marker (JSON: the command, the artifact it produced, its axis values)
-atomically into its work dir; a run with a marker is skipped, a train run
-with a ``last_checkpoint`` but no marker is resumed (``--resume``), a failed
-run is reported and the runs that need its output are blocked while every
-other run goes on.
+marker (JSON: the command, the artifact it produced, its axis values and
+its *recipe*: config, arguments, cfg-options, inputs) atomically into its
+work dir; a run with a marker is skipped, a train run with a
+``last_checkpoint`` but no marker is resumed (``--resume``), a failed run is
+reported and the runs that need its output are blocked while every other
+run goes on.
+
+A run whose marker records another recipe than the grid now gives (an
+option, a config, ``--cfg-options`` or an input changed), or one of whose
+input files was rewritten since (its upstream run ran again, an edited
+config), is *stale*: its old result is not reused and not overwritten.
+It is reported (and what needs it blocked) unless ``rerun_stale`` is given;
+then its work dir is moved aside to ``WORK_DIR.stale-TIMESTAMP`` and the run
+starts afresh.
 """
 import datetime
 import fnmatch
@@ -23,8 +32,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
-from .grid import (DONE_MARKER, METRICS_FILE, PREDICTIONS_FILE, Run,
-                   format_label, format_option, render)
+from .grid import (DONE_MARKER, METRICS_FILE, PREDICTIONS_FILE,
+                   STALE_SUFFIX, Run, format_label, format_option, render)
 
 LAUNCHERS = ('none', 'pytorch', 'slurm')
 #: Status of a run in the summary.
@@ -35,6 +44,9 @@ DONE, SKIPPED, FAILED, BLOCKED, DRY_RUN, INTERRUPTED, NOT_RUN = ('done',
                                                                  'dry-run',
                                                                  'interrupted',
                                                                  'not run')
+STALE = 'stale'
+#: A run after one with these statuses cannot start.
+BLOCKING = (FAILED, BLOCKED, INTERRUPTED, STALE)
 LOG_FILE = 'sweep.log'
 
 Executor = Callable[[List[str], Dict[str, str], str], int]
@@ -105,8 +117,11 @@ def read_marker(run: Run) -> Optional[dict]:
                        'rerun the run') from None
 
 
-def write_marker(run: Run, command: List[str], artifact: str,
-                 seconds: float) -> None:
+def write_marker(run: Run,
+                 command: List[str],
+                 artifact: str,
+                 seconds: float,
+                 recipe: Optional[dict] = None) -> None:
     """Write ``run``'s ``.done`` marker atomically."""
     record = dict(
         grid=run.grid.name,
@@ -123,6 +138,7 @@ def write_marker(run: Run, command: List[str], artifact: str,
             for axis, v in run.settings
         },
         command=command,
+        recipe=recipe,
         artifact=artifact,
         seconds=round(seconds, 1),
         finished=datetime.datetime.now().isoformat(timespec='seconds'))
@@ -236,23 +252,21 @@ def build_command(run: Run, opts: SweepOptions,
     Returns:
         tuple[list[str], dict]: argv and extra environment variables.
     """
-    stage, spec, r = run.stage, run.stage.spec, resolver.render
+    stage, recipe = run.stage, run_recipe(run, opts, resolver)
     tools = opts.tools_dir
     kind = stage.kind
-    args = [r(a) for a in spec.get('args', [])]
-    for value in run.choices.values():
-        args += [r(a) for a in value.args]
+    args = list(recipe.get('args', []))
     if kind == 'command':
-        return [r(a) for a in spec['argv']], {}
+        return list(recipe['argv']), {}
     if kind == 'convert':
         cmd = [opts.python, osp.join(tools, 'model_converters', 'convert.py')]
-        if spec.get('src_format'):
-            cmd += ['--src-format', r(spec['src_format'])]
-        cmd += ['--target', r(spec['target']), '--force'] + args
-        return cmd + [r(spec['src']), r(spec['dst'])], {}
+        if recipe['src_format']:
+            cmd += ['--src-format', recipe['src_format']]
+        cmd += ['--target', recipe['target'], '--force'] + args
+        return cmd + [recipe['src'], recipe['dst']], {}
 
-    cfg_options = stage_options(run, resolver) + list(opts.cfg_options)
-    config = resolver.config(run)
+    cfg_options = recipe['cfg_options']
+    config = recipe['config']
     env: Dict[str, str] = {}
     if opts.launcher != 'none':
         env['PYTHON'] = opts.python
@@ -279,12 +293,12 @@ def build_command(run: Run, opts: SweepOptions,
                 run.work_dir
             ]
     else:  # test
-        checkpoint = r(spec['checkpoint'])
+        checkpoint = recipe['checkpoint']
         test_args = [
             '--work-dir', run.work_dir, '--metrics-out',
             osp.join(run.work_dir, METRICS_FILE)
         ]
-        if spec.get('dump'):
+        if recipe['dump']:
             test_args += ['--out', osp.join(run.work_dir, PREDICTIONS_FILE)]
         if opts.launcher == 'none':
             cmd = [opts.python, osp.join(tools, 'test.py'), config, checkpoint]
@@ -305,6 +319,85 @@ def build_command(run: Run, opts: SweepOptions,
     if cfg_options:
         cmd += ['--cfg-options'] + cfg_options
     return cmd, env
+
+
+def run_recipe(run: Run, opts: SweepOptions, resolver: Resolver) -> dict:
+    """What ``run``'s result depends on, placeholders resolved: its config,
+    arguments, cfg-options (the grid's and ``opts.cfg_options``) and inputs
+    (checkpoint, source file). Not the launcher, the interpreter or
+    ``--resume``: the same recipe run another way gives the same result.
+    JSON types only, so that it compares equal to one read from a marker.
+    """
+    spec, r, kind = run.stage.spec, resolver.render, run.stage.kind
+    args = [r(a) for a in spec.get('args', [])]
+    for value in run.choices.values():
+        args += [r(a) for a in value.args]
+    if kind == 'command':
+        return dict(kind=kind, argv=[r(a) for a in spec['argv']])
+    if kind == 'convert':
+        src_format = spec.get('src_format')
+        return dict(
+            kind=kind,
+            src_format=r(src_format) if src_format else None,
+            target=r(spec['target']),
+            src=r(spec['src']),
+            dst=r(spec['dst']),
+            args=args)
+    recipe = dict(
+        kind=kind,
+        config=resolver.config(run),
+        args=args,
+        cfg_options=stage_options(run, resolver) + list(opts.cfg_options))
+    if kind == 'test':
+        recipe.update(checkpoint=r(spec['checkpoint']),
+                      dump=bool(spec.get('dump')))
+    return recipe
+
+
+def input_files(recipe: dict) -> Dict[str, List[int]]:
+    """``{path: [size, mtime_ns, inode]}`` of the existing files a recipe
+    names (config, checkpoints, sources; in arguments also after ``=``), so
+    that a rewritten input (a retrained upstream checkpoint, an edited
+    config) makes the runs that used it stale. Outputs (``dst``) are left
+    out."""
+    words: List[str] = []
+    for key, value in recipe.items():
+        if key == 'dst':
+            continue
+        for word in value if isinstance(value, list) else [value]:
+            if isinstance(word, str):
+                words += [word, word.partition('=')[2]]
+    files = {}
+    for word in words:
+        if word and word not in files and osp.isfile(word):
+            st = os.stat(word)
+            files[word] = [st.st_size, st.st_mtime_ns, st.st_ino]
+    return files
+
+
+def run_fingerprint(run: Run, opts: SweepOptions, resolver: Resolver) -> dict:
+    """The recipe of ``run`` with the signatures of its input files
+    (``inputs``), as JSON reads it back: what its marker records."""
+    recipe = run_recipe(run, opts, resolver)
+    recipe['inputs'] = input_files(recipe)
+    return json.loads(json.dumps(recipe))
+
+
+def recipe_changes(old: dict, new: dict) -> str:
+    """The entries of two recipes that differ, as ``key: old -> new``
+    (for ``inputs``, the files that changed)."""
+    changes = []
+    for key in sorted(set(old) | set(new)):
+        a, b = old.get(key), new.get(key)
+        if a == b:
+            continue
+        if key == 'inputs' and isinstance(a, dict) and isinstance(b, dict):
+            changed = sorted(p for p in set(a) | set(b)
+                             if a.get(p) != b.get(p))
+            changes.append('rewritten or missing: ' + ', '.join(changed))
+        else:
+            changes.append(f'{key}: {a!r} -> {b!r}')
+    return '; '.join(changes)
 
 
 def stage_options(run: Run, resolver: Resolver) -> List[str]:
@@ -425,7 +518,8 @@ def run_sweep(runs: List[Run],
               opts: SweepOptions,
               dry_run: bool = False,
               executor: Executor = subprocess_executor,
-              echo: Callable[[str], None] = print) -> List[Result]:
+              echo: Callable[[str], None] = print,
+              rerun_stale: bool = False) -> List[Result]:
     """Run (or, with ``dry_run``, print) ``runs`` in order.
 
     Args:
@@ -435,6 +529,9 @@ def run_sweep(runs: List[Run],
         executor (callable): ``executor(cmd, env, log_path) -> exit code``.
             Defaults to :func:`subprocess_executor`.
         echo (callable): Where progress lines go. Defaults to ``print``.
+        rerun_stale (bool): Move the work dir of a stale run (finished with
+            another recipe, or before its upstream run ran again) aside and
+            run it afresh, instead of reporting it. Defaults to False.
 
     Returns:
         list[Result]: One per run, in order.
@@ -442,6 +539,7 @@ def run_sweep(runs: List[Run],
     opts.check()
     results: List[Result] = []
     by_run: Dict[int, Result] = {}
+    rerun_in_dry_run = set()  # ids of stale runs a dry run would rerun
     interrupted = False
     for i, run in enumerate(runs):
         head = f'[{i + 1}/{len(runs)}] {run.key}'
@@ -454,8 +552,7 @@ def run_sweep(runs: List[Run],
         up = run.upstream
         while up is not None and id(up) not in by_run:
             up = up.upstream
-        if up is not None and by_run[id(up)].status in (FAILED, BLOCKED,
-                                                        INTERRUPTED):
+        if up is not None and by_run[id(up)].status in BLOCKING:
             result.status = BLOCKED
             result.message = f'needs {up.key}'
             echo(f'{head}: blocked ({up.key} did not finish)')
@@ -467,9 +564,42 @@ def run_sweep(runs: List[Run],
             echo(f'{head}: failed: {e}')
             continue
         if marker is not None:
-            result.status, result.artifact = SKIPPED, marker.get('artifact')
-            echo(f'{head}: done before, skipped ({run.marker})')
-            continue
+            if up is not None and id(up) in rerun_in_dry_run:
+                # its upstream would be moved aside and rerun first
+                rerun_in_dry_run.add(id(run))
+                result.status = DRY_RUN
+                echo(f'# {run.key}: stale once {up.key} reruns; would '
+                     'be moved aside and run afresh too')
+                continue
+            try:
+                why = stale_reason(run, marker, opts)
+            except (RunError, KeyError) as e:
+                result.status, result.message = FAILED, str(e)
+                echo(f'{head}: failed: {e}')
+                continue
+            if why is None:
+                result.status = SKIPPED
+                result.artifact = marker.get('artifact')
+                echo(f'{head}: done before, skipped ({run.marker})')
+                continue
+            aside = (run.work_dir + STALE_SUFFIX +
+                     time.strftime('%Y%m%d_%H%M%S'))
+            if not rerun_stale:
+                result.status = STALE
+                result.message = (f'finished with another recipe ({why}); '
+                                  'its result is kept, not reused: rerun '
+                                  'with --rerun-stale (moves the work dir '
+                                  'aside) or delete it')
+                echo(f'{head}: stale: {result.message}')
+                continue
+            if dry_run:
+                rerun_in_dry_run.add(id(run))
+                result.status = DRY_RUN
+                echo(f'# {run.key}: stale ({why}); would move {run.work_dir} '
+                     f'to {aside} and run it afresh')
+                continue
+            os.replace(run.work_dir, aside)
+            echo(f'{head}: stale ({why}); moved {run.work_dir} to {aside}')
         resolver = Resolver(run, symbolic=dry_run)
         try:
             cmd, env = build_command(run, opts, resolver)
@@ -507,10 +637,39 @@ def run_sweep(runs: List[Run],
             result.status, result.message = FAILED, str(e)
             echo(f'{head}: failed: {e}')
             continue
-        write_marker(run, cmd, result.artifact, result.seconds)
+        write_marker(run, cmd, result.artifact, result.seconds,
+                     run_fingerprint(run, opts, resolver))
         result.status = DONE
         echo(f'{head}: done in {result.seconds:.0f} s -> {result.artifact}')
     return results
+
+
+def stale_reason(run: Run, marker: dict,
+                 opts: SweepOptions) -> Optional[str]:
+    """Why ``run``'s finished result no longer matches the grid, or None:
+    the recipe in its marker differs from the one the grid gives now, or an
+    input file was rewritten since (an upstream run ran again). Markers
+    without a recipe (older sweeps) are trusted."""
+    recorded = marker.get('recipe')
+    if recorded is None:
+        return None
+    current = run_fingerprint(run, opts, Resolver(run))
+    if current == recorded:
+        return None
+    return recipe_changes(recorded, current)
+
+
+def run_state(run: Run, opts: SweepOptions) -> str:
+    """``new``, ``started`` (a work dir, no marker), ``done`` or ``stale``
+    (see :func:`stale_reason`; ``done?`` when that cannot be told because
+    an input of the run cannot be resolved or its marker is unreadable)."""
+    if not osp.isfile(run.marker):
+        return 'started' if osp.isdir(run.work_dir) else 'new'
+    try:
+        return 'done' if stale_reason(run, read_marker(run),
+                                      opts) is None else 'stale'
+    except (RunError, KeyError):
+        return 'done?'
 
 
 def exit_code(results: List[Result]) -> int:
@@ -518,7 +677,7 @@ def exit_code(results: List[Result]) -> int:
     statuses = {r.status for r in results}
     if INTERRUPTED in statuses:
         return 130
-    if statuses & {FAILED, BLOCKED, NOT_RUN}:
+    if statuses & {FAILED, BLOCKED, NOT_RUN, STALE}:
         return 1
     return 0
 
@@ -530,7 +689,7 @@ def summary_table(results: List[Result]) -> str:
         note = r.log if r.status in (FAILED, DONE, INTERRUPTED) else ''
         if r.status == FAILED and r.message:
             note = f'{r.log} ({r.message})'
-        elif r.status == BLOCKED:
+        elif r.status in (BLOCKED, STALE):
             note = r.message
         elif r.status == SKIPPED:
             note = r.artifact or ''

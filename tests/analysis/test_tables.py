@@ -32,6 +32,19 @@ def test_semi_table1_rows_in_grid_order(coco_grid):
     assert rows[1]['APs'] == pytest.approx(5.0)
 
 
+def test_runs_moved_aside_by_rerun_stale_are_not_aggregated(
+        coco_grid, write_test_run):
+    write_test_run(coco_grid, 'test',
+                   'backbone-r18-70e-1000p.stale-20261126_120000',
+                   dict(backbone='r18-70e-1000p'),
+                   dict(backbone='r18-70e-1000p'),
+                   {'coco/bbox_mAP_50': 0.9}, 0)
+    runs = find_metrics(coco_grid)
+    assert [r.name for r in runs] == [
+        'backbone-r50-200e-3000p', 'backbone-r18-70e-1000p'
+    ]
+
+
 def test_da_tables(kitti_grid):
     runs = find_metrics(kitti_grid)
     columns, rows = build_table(runs, 'da-table2')

@@ -9,8 +9,8 @@ import pytest
 
 from custom_modules.experiments.grid import expand, parse_grid
 from custom_modules.experiments.sweep import (SweepError, SweepOptions,
-                                              exit_code, run_sweep, select,
-                                              summary_table)
+                                              exit_code, run_state, run_sweep,
+                                              select, summary_table)
 
 GRID = dict(
     name='g',
@@ -69,8 +69,9 @@ class Stub:
         if cmd[1].endswith('convert.py'):
             open(cmd[-1], 'wb').close()
         elif cmd[1].endswith('train.py'):
-            ckpt = osp.join(work_dir, 'epoch_2.pth')
-            open(ckpt, 'wb').close()
+            for epoch in (1, 2):
+                ckpt = osp.join(work_dir, f'epoch_{epoch}.pth')
+                open(ckpt, 'wb').close()
             with open(osp.join(work_dir, 'last_checkpoint'), 'w') as f:
                 f.write(ckpt)
         elif cmd[1].endswith('test.py'):
@@ -217,3 +218,89 @@ def test_only_selects_runs_and_what_they_need(runs):
     assert len(select(runs, ['lr-0.01_norm-bn'])) == 2
     with pytest.raises(SweepError, match="matches no run"):
         select(runs, ['nothing*'])
+
+
+def expand_with(tmp_path, **finetune_options):
+    """The runs of GRID with the finetune stage's cfg_options updated."""
+    grid = json.loads(json.dumps(GRID))
+    grid['stages'][1]['cfg_options'].update(finetune_options)
+    return expand(parse_grid(grid, 'g.yaml', work_root=str(tmp_path)))
+
+
+def test_changed_options_make_runs_stale_until_rerun(tmp_path):
+    opts = SweepOptions(python='python')
+    quiet = dict(echo=lambda s: None)
+    runs = expand_with(tmp_path)
+    assert run_state(runs[1], opts) == 'new'
+    assert exit_code(run_sweep(runs, opts, executor=Stub(), **quiet)) == 0
+    marker = json.loads(
+        (tmp_path / 'g/finetune/lr-0.01_norm-bn/.done').read_text())
+    assert marker['recipe']['config'] == 'configs/det-bn.py'
+    assert 'train_cfg.max_epochs=2' in marker['recipe']['cfg_options']
+
+    # the same grid again: everything skipped, nothing runs
+    stub = Stub()
+    results = run_sweep(runs, opts, executor=stub, **quiet)
+    assert not stub.calls and len(keys(results, 'skipped')) == 13
+
+    # one option changed: the old results are kept, not reused
+    runs = expand_with(tmp_path, **{'train_cfg.max_epochs': 3})
+    stub, lines = Stub(), []
+    results = run_sweep(runs, opts, executor=stub, echo=lines.append)
+    assert not stub.calls
+    assert keys(results, 'skipped') == ['convert/default']
+    assert len(keys(results, 'stale')) == 4
+    assert len(keys(results, 'blocked')) == 8
+    assert exit_code(results) == 1
+    assert "'train_cfg.max_epochs=2'" in results[1].message
+    assert "'train_cfg.max_epochs=3'" in results[1].message
+    assert '--rerun-stale' in results[1].message
+    assert 'stale' in summary_table(results)
+    assert [run_state(run, opts) for run in runs[:2]] == ['done', 'stale']
+    assert (tmp_path / 'g/finetune/lr-0.01_norm-bn/.done').exists()
+
+    # a dry run says what --rerun-stale would do, and moves nothing
+    lines = []
+    run_sweep(runs, opts, dry_run=True, echo=lines.append, rerun_stale=True)
+    assert any('would move' in line for line in lines)
+    assert not list((tmp_path / 'g/finetune').glob('*.stale-*'))
+
+    # --rerun-stale: each stale run is moved aside and rerun, and so is
+    # every test of its (new) checkpoints
+    stub = Stub()
+    results = run_sweep(runs, opts, executor=stub, rerun_stale=True,
+                        **quiet)
+    assert len(stub.calls) == 4 + 8
+    assert all('--resume' not in cmd for cmd in stub.calls)
+    assert exit_code(results) == 0
+    aside = list((tmp_path / 'g/finetune').glob('lr-0.01_norm-bn.stale-*'))
+    assert len(aside) == 1 and (aside[0] / '.done').exists()
+    assert len(list((tmp_path / 'g/test').glob('*.stale-*'))) == 8
+
+    # a rewritten input (the checkpoint a test used, e.g. retrained by
+    # another sweep) makes only the runs that used it stale
+    ckpt = tmp_path / 'g/finetune/lr-0.01_norm-bn/epoch_1.pth'
+    new = tmp_path / 'new.pth'
+    new.write_bytes(b'retrained')
+    os.replace(new, ckpt)
+    results = run_sweep(runs, opts, executor=Stub(), **quiet)
+    assert keys(results, 'stale') == ['test/lr-0.01_norm-bn_epoch-1']
+    assert f'rewritten or missing: {ckpt}' in results[5].message
+
+    # global --cfg-options count too: a smoke run is not the real one
+    smoke = SweepOptions(python='python', cfg_options=['a=1'])
+    results = run_sweep(runs, smoke, executor=Stub(), **quiet)
+    assert len(keys(results, 'stale')) == 4
+
+
+def test_markers_without_a_recipe_are_trusted(runs, tmp_path):
+    opts = SweepOptions(python='python')
+    run_sweep(runs, opts, executor=Stub(), echo=lambda s: None)
+    for path in (tmp_path / 'g').glob('*/*/.done'):
+        marker = json.loads(path.read_text())
+        del marker['recipe']
+        path.write_text(json.dumps(marker))
+    runs = expand_with(tmp_path, **{'train_cfg.max_epochs': 3})
+    stub = Stub()
+    results = run_sweep(runs, opts, executor=stub, echo=lambda s: None)
+    assert not stub.calls and len(keys(results, 'skipped')) == 13
