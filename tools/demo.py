@@ -44,10 +44,9 @@ SWAV_CONFIG = ('configs/demo/swav_resnet18_1xb32-mcrop-2-4-coslr-36e_'
                'synthetic-48-24_32p.py')
 SCRATCH_CONFIG = 'configs/demo/faster-rcnn_r18_fpn_synthetic.py'
 PRETRAINED_CONFIG = 'configs/demo/faster-rcnn_r18_fpn_synthetic_swav.py'
-# Images per split of the demo's data (the generator's defaults). Val and
-# test hold 300 images each: with 100, AP50 moved by several points from one
-# split to the next, more than the effect the demo measures.
-DATA_SIZES = dict(unlabeled=2000, train=200, val=300, test=300)
+# Images per split of the demo's data: the generator's defaults, so that the
+# `make_synthetic.py --force` the demo suggests for stale data writes them.
+DATA_SIZES = dict(synthetic.DEFAULT_SPLIT_SIZES)
 COLUMNS = ('AP', 'AP50', 'APs', 'APm', 'APl')
 # Log lines shown on the console; the full logs are in each stage's work dir.
 # Of the evaluation loops only the metrics lines (not the progress ones).

@@ -45,11 +45,13 @@ def test_demo_data_sizes_are_the_generator_defaults(load_tool):
     # `make_synthetic.py --out DATA --force` (the fix the demo prints) must
     # rewrite the demo's data with the sizes the demo expects
     sizes = load_tool('demo.py').DATA_SIZES
+    assert sizes == synthetic.DEFAULT_SPLIT_SIZES
     defaults = inspect.signature(synthetic.generate).parameters
     assert sizes == {s: defaults[f'num_{s}'].default for s in sizes}
     args = load_tool('dataset_converters',
                      'make_synthetic.py').parse_args(['--out', 'x'])
     assert sizes == {s: getattr(args, f'num_{s}') for s in sizes}
+    assert tuple(args.size) == defaults['size'].default == (192, 256)
 
 
 def test_data_of_other_generator_settings_is_refused(demo, data,

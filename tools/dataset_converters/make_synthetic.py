@@ -22,7 +22,7 @@ sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
 from tqdm import tqdm  # noqa: E402
 
 from custom_modules.data_io.synthetic import (  # noqa: E402
-    format_summary, generate)
+    DEFAULT_IMAGE_SIZE, DEFAULT_SPLIT_SIZES, format_summary, generate)
 
 
 def parse_args(argv=None):
@@ -35,30 +35,30 @@ def parse_args(argv=None):
     parser.add_argument(
         '--num-unlabeled',
         type=int,
-        default=2000,
-        help='images in the unlabeled pool (default: 2000)')
+        default=DEFAULT_SPLIT_SIZES['unlabeled'],
+        help='images in the unlabeled pool (default: %(default)s)')
     parser.add_argument(
         '--num-train',
         type=int,
-        default=200,
-        help='labeled training images (default: 200)')
+        default=DEFAULT_SPLIT_SIZES['train'],
+        help='labeled training images (default: %(default)s)')
     parser.add_argument(
         '--num-val',
         type=int,
-        default=300,
-        help='labeled validation images (default: 300)')
+        default=DEFAULT_SPLIT_SIZES['val'],
+        help='labeled validation images (default: %(default)s)')
     parser.add_argument(
         '--num-test',
         type=int,
-        default=300,
-        help='labeled held-out test images (default: 300; 0: none)')
+        default=DEFAULT_SPLIT_SIZES['test'],
+        help='labeled held-out test images (default: %(default)s; 0: none)')
     parser.add_argument(
         '--size',
         type=int,
         nargs=2,
-        default=[192, 256],
+        default=list(DEFAULT_IMAGE_SIZE),
         metavar=('H', 'W'),
-        help='image height and width (default: 192 256)')
+        help='image height and width (default: %s %s)' % DEFAULT_IMAGE_SIZE)
     parser.add_argument(
         '--force',
         action='store_true',
