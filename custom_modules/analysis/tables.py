@@ -26,12 +26,10 @@ import os.path as osp
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
+# The sweep's work-dir layout: metrics file, marker, runs moved aside.
+from ..experiments.grid import DONE_MARKER, METRICS_FILE, STALE_SUFFIX
 from ..utils.report import markdown_table, read_metrics
 
-# The sweep's work-dir contract (custom_modules/experiments/grid.py).
-METRICS_FILE = 'metrics.json'
-DONE_MARKER = '.done'
-STALE_SUFFIX = '.stale-'  # runs moved aside by tools/sweep.py --rerun-stale
 KITTI_CLASSES = ('Car', 'Van', 'Truck', 'Pedestrian', 'Person_sitting',
                  'Cyclist', 'Tram')
 

@@ -32,6 +32,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
+from ..utils.io import atomic_write_text
 from .grid import (DONE_MARKER, METRICS_FILE, PREDICTIONS_FILE,
                    STALE_SUFFIX, Run, format_label, format_option, render)
 
@@ -142,13 +143,7 @@ def write_marker(run: Run,
         artifact=artifact,
         seconds=round(seconds, 1),
         finished=datetime.datetime.now().isoformat(timespec='seconds'))
-    atomic_write(run.marker, json.dumps(record, indent=2) + '\n')
-
-
-def atomic_write(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` atomically."""
-    from ..utils.io import atomic_write_text
-    atomic_write_text(path, text)
+    atomic_write_text(run.marker, json.dumps(record, indent=2) + '\n')
 
 
 def _jsonable(value):

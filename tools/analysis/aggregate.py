@@ -17,7 +17,7 @@ from custom_modules.analysis.tables import (LAYOUTS,  # noqa: E402
                                             AggregateError, build_table,
                                             find_metrics, render_markdown,
                                             to_csv)
-from custom_modules.experiments.sweep import atomic_write  # noqa: E402
+from custom_modules.utils.io import atomic_write_text  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -71,8 +71,8 @@ def main(argv=None) -> int:
             for s in sorted({r.stage
                              for r in runs})))
     os.makedirs(out, exist_ok=True)
-    atomic_write(md_path, markdown)
-    atomic_write(csv_path, to_csv(columns, rows))
+    atomic_write_text(md_path, markdown)
+    atomic_write_text(csv_path, to_csv(columns, rows))
     print(markdown)
     print(f'written: {md_path}, {csv_path}')
     return 0

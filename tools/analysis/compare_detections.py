@@ -25,7 +25,7 @@ import custom_modules  # noqa: E402,F401  (installs compat first)
 from custom_modules.analysis.detections import (  # noqa: E402
     PredictionFormatError, draw_pair, ground_truth_from_dataset,
     load_predictions, rank_images, summary_csv)
-from custom_modules.experiments.sweep import atomic_write  # noqa: E402
+from custom_modules.utils.io import atomic_write_text  # noqa: E402
 from mmengine.config import DictAction  # noqa: E402
 
 
@@ -91,8 +91,8 @@ def main(argv=None) -> int:
         files.append(out)
         print(f'{rank:2d}. {diff.img_path}: TP {diff.tp[0]} vs {diff.tp[1]}, '
               f'FP {diff.fp[0]} vs {diff.fp[1]} ({diff.num_gt} GT) -> {out}')
-    atomic_write(osp.join(args.out, 'ranking.csv'),
-                 summary_csv(diffs, args.names, files))
+    atomic_write_text(osp.join(args.out, 'ranking.csv'),
+                      summary_csv(diffs, args.names, files))
     print(f'{len(diffs)} images compared; ranking in '
           f'{osp.join(args.out, "ranking.csv")}')
     return 0
