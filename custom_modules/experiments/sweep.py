@@ -118,12 +118,10 @@ def read_marker(run: Run) -> Optional[dict]:
                        'rerun the run') from None
 
 
-def write_marker(run: Run,
-                 command: List[str],
-                 artifact: str,
-                 seconds: float,
-                 recipe: Optional[dict] = None) -> None:
-    """Write ``run``'s ``.done`` marker atomically."""
+def write_marker(run: Run, command: List[str], artifact: str,
+                 seconds: float, recipe: dict) -> None:
+    """Write ``run``'s ``.done`` marker atomically; ``recipe`` is
+    :func:`run_fingerprint`'s, which :func:`stale_reason` compares."""
     record = dict(
         grid=run.grid.name,
         stage=run.stage.name,
