@@ -1,4 +1,6 @@
-# The demo's SwAV: the tiny CPU config
+# The demo's SwAV recipe at full width (the demo runs it on a half-width
+# ResNet-18: swav_resnet18-w32_1xb32-mcrop-2-4-coslr-36e_*): the tiny CPU
+# config
 # (configs/swav/swav_resnet18_1xb16-mcrop-2-4-coslr-3e_synthetic-64-32_64p.py)
 # with the settings that learned fastest on the synthetic pool on 2 CPU
 # cores (measured in README.md, "The demo"): batch 32, 32 prototypes, the

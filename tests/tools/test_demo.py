@@ -100,3 +100,45 @@ def test_data_options_point_the_test_loop_at_a_split(demo):
     assert ('test_evaluator.ann_file=some/data/annotations/test.json'
             in options)
     assert 'val_evaluator.ann_file=some/data/annotations/val.json' in options
+
+
+def test_demo_backbone_transfers_between_its_configs(load_tool, repo_root):
+    # the demo pretrains and fine-tunes a half-width ResNet-18: the SwAV
+    # config and both detector configs must build the same backbone, or
+    # the pretrained run fails at load time after the SwAV minutes
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    from mmdet.registry import MODELS as DET_MODELS
+    from mmselfsup.registry import MODELS as SSL_MODELS
+
+    demo = load_tool('demo.py')
+    cfgs = {
+        name: Config.fromfile(osp.join(repo_root, path))
+        for name, path in (('swav', demo.SWAV_CONFIG),
+                           ('scratch', demo.SCRATCH_CONFIG),
+                           ('pretrained', demo.PRETRAINED_CONFIG))
+    }
+    for cfg in cfgs.values():
+        assert cfg.model.backbone.depth == 18
+        assert cfg.model.backbone.base_channels == 32
+    assert cfgs['pretrained'].model.backbone.init_cfg.type == \
+        'VerifiedPretrained'
+    assert cfgs['scratch'].model.backbone.init_cfg is None
+    init_default_scope('mmselfsup')
+    swav = SSL_MODELS.build(cfgs['swav'].model.backbone).state_dict()
+    init_default_scope('mmdet')
+    cfgs['pretrained'].model.backbone.init_cfg = None
+    for name in ('scratch', 'pretrained'):
+        detector = DET_MODELS.build(cfgs[name].model)
+        backbone = detector.backbone.state_dict()
+        assert {k: v.shape for k, v in backbone.items()} == \
+            {k: v.shape for k, v in swav.items()}, name
+        # the FPN takes the stages the half-width backbone gives
+        widths = [layer[-1].conv2.out_channels
+                  for layer in (detector.backbone.layer1,
+                                detector.backbone.layer2,
+                                detector.backbone.layer3,
+                                detector.backbone.layer4)]
+        assert widths == [32, 64, 128, 256]
+        assert cfgs[name].model.neck.in_channels == widths
