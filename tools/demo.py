@@ -240,7 +240,7 @@ def main():
     figures = '\n'.join(
         f'![{title}](plots/{osp.basename(path)})' for title, path in plots)
     report = (
-        f'# Demo: Faster R-CNN R18-FPN at half width, {args.data}, '
+        f'# Demo: Faster R-CNN R18-FPN (half-width ResNet-18), {args.data}, '
         f'seed {args.seed}\n\n'
         'Test split (held out: the data and schedules were tuned on val). '
         'Same fine-tuning budget for both; final checkpoints, none picked '
