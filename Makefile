@@ -12,9 +12,10 @@ install: $(STAMP)
 
 # Re-runs only when requirements.txt changes; pip itself is quick when
 # everything is already satisfied.
-$(STAMP): requirements.txt
+$(STAMP): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --disable-pip-version-check -q -r requirements.txt
+	$(PY) -m pip install --disable-pip-version-check -q --no-deps --no-build-isolation -e .
 	$(PY) -c "import custom_modules, mmdet, mmselfsup; print('stack OK:', custom_modules.compat.install())"
 	@touch $@
 
@@ -25,7 +26,7 @@ demo: install
 	$(PY) tools/demo.py --data $(DATA) --work-dir work_dirs/demo
 
 lint: install
-	$(PY) -m flake8 custom_modules tools tests configs
+	$(PY) -m flake8 custom_modules ssdet tools tests configs
 
 clean-demo:
 	rm -rf work_dirs/demo

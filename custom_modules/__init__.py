@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """Registered modules of the SwAV / InfoMin -> Faster R-CNN project.
 
 Configs load this package with ``custom_imports``. The compatibility layer is

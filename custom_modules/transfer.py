@@ -1,5 +1,4 @@
-# Copyright (c) OpenMMLab. All rights reserved.
-"""Pure logic of backbone transfer: key matching and consistency checks.
+"""Pure logic of backbone transfer: which weights of a checkpoint load.
 
 Two things go wrong silently when a self-supervised backbone is fine-tuned in
 OpenMMLab:
@@ -11,16 +10,15 @@ OpenMMLab:
    (BGR vs RGB, other mean/std) or builds a different backbone (stem, norm,
    depth), and the transferred features are quietly degraded.
 
-:func:`match_state_dict` answers the first, :func:`compare_pretrain_cfg` the
-second. Both are plain functions; the registered ``VerifiedPretrained``
-initializer (``custom_modules/models/verified_pretrained.py``) and
-``TransferCheckHook`` (``custom_modules/engine/hooks/transfer_check.py``) call
-them.
+:func:`match_state_dict` and :func:`verify_report` answer the first (the
+registered ``VerifiedPretrained`` initializer calls them);
+:class:`custom_modules.conventions.PretrainConventions` and
+``TransferCheckHook`` the second.
 """
 import os.path as osp
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, Tuple
 
 #: Keys that a module may lack in a checkpoint without it being an error:
 #: BatchNorm's step counter is not written by every converter (torchvision
@@ -240,141 +238,3 @@ def verify_report(report: KeyReport,
             f'prefix {prefix!r}: {group_keys(missing)}. The file holds '
             f'{found}. Fix: pretrain/convert the same architecture, or list '
             'new layers in init_cfg.allow_missing.')
-
-
-# --------------------------------------------------------------------------
-# Consistency of pretraining and fine-tuning
-# --------------------------------------------------------------------------
-
-#: Normalisation layer families that are interchangeable for transfer.
-NORM_FAMILIES = {
-    'BN': 'BN',
-    'BN2d': 'BN',
-    'SyncBN': 'BN',
-    'MMSyncBN': 'BN',
-    'FrozenBN': 'BN',
-    'GN': 'GN',
-    'LN': 'LN',
-    'IN': 'IN',
-}
-
-
-def stem_of(backbone_cfg: Mapping) -> str:
-    """``'deep'`` for three 3x3 convs (``deep_stem=True``), else ``'7x7'``
-    (one 7x7 conv, as torchvision), the vocabulary of
-    ``custom_modules.data_io.checkpoints.pretrain_cfg_for``."""
-    return 'deep' if backbone_cfg.get('deep_stem', False) else '7x7'
-
-
-def summarize_cfg(data_preprocessor: Optional[Mapping],
-                  backbone: Optional[Mapping]) -> Dict[str, Any]:
-    """The transfer-relevant settings of a model config, in the
-    ``pretrain_cfg`` vocabulary: mean, std, bgr_to_rgb, depth, norm, stem,
-    style.
-
-    Keys that the configs do not set are left out (so not compared).
-    """
-    out: Dict[str, Any] = {}
-    dp = dict(data_preprocessor or {})
-    for key in ('mean', 'std'):
-        if dp.get(key) is not None:
-            out[key] = [float(v) for v in dp[key]]
-    if 'bgr_to_rgb' in dp or 'rgb_to_bgr' in dp:
-        out['bgr_to_rgb'] = bool(dp.get('bgr_to_rgb', False))
-    bb = dict(backbone or {})
-    if bb:
-        if bb.get('depth') is not None:
-            out['depth'] = int(bb['depth'])
-        norm = bb.get('norm_cfg') or {'type': 'BN'}
-        out['norm'] = norm.get('type', 'BN')
-        out['stem'] = stem_of(bb)
-        out['style'] = bb.get('style', 'pytorch')
-    return out
-
-
-def pretrain_cfg_from_meta(meta: Optional[Mapping]) -> Optional[dict]:
-    """Read the pretraining settings recorded in a checkpoint's ``meta``.
-
-    ``meta['pretrain_cfg']`` (written by our SwAV runs and converters) wins;
-    otherwise the config text that mmengine stores in ``meta['cfg']`` is
-    parsed and its ``model.data_preprocessor`` (or top-level
-    ``data_preprocessor``) and ``model.backbone`` are read.
-
-    Returns:
-        dict | None: mean, std, bgr_to_rgb, depth, norm, stem (those known),
-        or None when the meta records nothing.
-    """
-    if not meta:
-        return None
-    if isinstance(meta.get('pretrain_cfg'), Mapping):
-        return dict(meta['pretrain_cfg'])
-    text = meta.get('cfg')
-    if not isinstance(text, str) or not text.strip():
-        return None
-    from mmengine.config import Config
-    try:
-        cfg = Config.fromstring(text, '.py')
-    except Exception as e:  # the text is data; a bad one is reported
-        raise TransferError(
-            'the pretraining config stored in the checkpoint meta could not '
-            f'be parsed ({type(e).__name__}: {e}); pass the settings as '
-            'meta["pretrain_cfg"] with tools/model_converters/convert.py'
-        ) from e
-    model = cfg.get('model', {}) or {}
-    dp = model.get('data_preprocessor') or cfg.get('data_preprocessor')
-    return summarize_cfg(dp, model.get('backbone'))
-
-
-def compare_pretrain_cfg(pretrain: Mapping,
-                         finetune: Mapping,
-                         rtol: float = 0.01) -> List[str]:
-    """List the differences between pretraining and fine-tuning settings.
-
-    Only keys present on both sides are compared (a stem recorded as
-    ``'unknown'`` is not). Norm layers compare by family (BN = SyncBN =
-    FrozenBN; GN differs from BN).
-
-    Args:
-        pretrain (Mapping): From :func:`pretrain_cfg_from_meta`.
-        finetune (Mapping): From :func:`summarize_cfg` of the detector.
-        rtol (float): Relative tolerance for mean/std. Defaults to 0.01,
-            which accepts facebookresearch/swav's std (0.228 instead of
-            torchvision's 0.229 for red) and catches swapped channels
-            (123.675 vs 103.53) and unnormalised input.
-
-    Returns:
-        list[str]: One readable line per mismatch; empty when consistent.
-    """
-    problems = []
-    if 'bgr_to_rgb' in pretrain and 'bgr_to_rgb' in finetune and bool(
-            pretrain['bgr_to_rgb']) != bool(finetune['bgr_to_rgb']):
-        order = {True: 'RGB', False: 'BGR'}
-        problems.append(
-            'channel order: pretrained on '
-            f'{order[bool(pretrain["bgr_to_rgb"])]} input '
-            f'(bgr_to_rgb={pretrain["bgr_to_rgb"]}), fine-tuning feeds '
-            f'{order[bool(finetune["bgr_to_rgb"])]} '
-            f'(bgr_to_rgb={finetune["bgr_to_rgb"]})')
-    for key in ('mean', 'std'):
-        if key in pretrain and key in finetune:
-            a = [float(v) for v in pretrain[key]]
-            b = [float(v) for v in finetune[key]]
-            if len(a) != len(b) or any(
-                    abs(x - y) > rtol * max(abs(x), abs(y), 1e-6)
-                    for x, y in zip(a, b)):
-                problems.append(f'{key}: pretrained with {a}, '
-                                f'fine-tuning with {b}')
-    if 'depth' in pretrain and 'depth' in finetune and int(
-            pretrain['depth']) != int(finetune['depth']):
-        problems.append(f'depth: pretrained ResNet-{pretrain["depth"]}, '
-                        f'fine-tuning ResNet-{finetune["depth"]}')
-    if 'norm' in pretrain and 'norm' in finetune:
-        a, b = str(pretrain['norm']), str(finetune['norm'])
-        if NORM_FAMILIES.get(a, a) != NORM_FAMILIES.get(b, b):
-            problems.append(f'norm: pretrained with {a}, fine-tuning with {b}')
-    for key in ('stem', 'style'):
-        a, b = str(pretrain.get(key)), str(finetune.get(key))
-        if key in pretrain and key in finetune and 'unknown' not in (
-                a, b) and a != b:
-            problems.append(f'{key}: pretrained {a!r}, fine-tuning {b!r}')
-    return problems

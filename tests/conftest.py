@@ -1,19 +1,15 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """Shared fixtures. ``custom_modules`` is imported first: it installs the
 compatibility layer (the ``mmcv._ext`` provider) before anything imports
 ``mmcv.ops``."""
 import importlib.util
 import os
 import os.path as osp
-import sys
 
 import pytest
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-if REPO_ROOT not in sys.path:
-    sys.path.insert(0, REPO_ROOT)
+import custom_modules  # noqa: F401
 
-import custom_modules  # noqa: E402,F401
+REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 KITTI_FIXTURE = osp.join(
     osp.dirname(REPO_ROOT), 'shared', 'fixtures', 'kitti')
@@ -51,7 +47,7 @@ def kitti_root():
 @pytest.fixture(scope='session')
 def synthetic_root(tmp_path_factory):
     """A small synthetic detection set (COCO JSON + unlabeled pool)."""
-    from custom_modules.data_io.synthetic import generate
+    from ssdet.data.synthetic import generate
     out = tmp_path_factory.mktemp('synthetic')
     generate(
         str(out),

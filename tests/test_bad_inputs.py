@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """The bad-input corpus: each broken input, through the real tool.
 
 Each case ends in an error that names the file (and line or key) and says
@@ -123,7 +122,6 @@ def swav_config():
 
 def build_unlabeled(data_root, **dataset):
     from mmengine.registry import init_default_scope
-
     from mmselfsup.registry import DATASETS
     init_default_scope('mmselfsup')
     cfg = Config.fromfile(swav_config()).train_dataloader.dataset
@@ -147,6 +145,7 @@ def test_unlabeled_broken_image_is_a_logged_counted_skip(tmp_path, kind):
     from mmengine.logging import MMLogger
 
     from custom_modules.datasets import find_skipping_loaders
+
     # The warning goes to mmengine's current logger, whichever earlier test
     # created it (its stream may not be this test's stdout).
     records = _Records()
@@ -392,7 +391,7 @@ def test_nyu_labels_and_bboxes_of_different_lengths(load_tool, tmp_path,
 
 # ------------------------------------------------------------- nuImages
 def test_nuimages_root_missing_a_table(load_tool, tmp_path, capsys):
-    from custom_modules.data_io.nuimages import make_fake_tables
+    from ssdet.data.nuimages import make_fake_tables
     tool = load_tool('dataset_converters', 'nuimages2list.py')
     root = tmp_path / 'nuimages'
     make_fake_tables(str(root), 4, write_images=True)
@@ -446,7 +445,7 @@ def test_verified_pretrained_keys_match_nothing(tmp_path):
 
 @pytest.fixture(scope='module')
 def tiny_coco(tmp_path_factory):
-    from custom_modules.data_io.synthetic import generate
+    from ssdet.data.synthetic import generate
     out = str(tmp_path_factory.mktemp('bad_inputs_synthetic'))
     generate(out, seed=0, num_unlabeled=0, num_train=4, num_val=2, num_test=0,
              size=(64, 96))

@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """Every config under configs/ loads and builds its model.
 
 Family tests (tests/configs/) check the recipes' key values; this one only

@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """The CPU demo: does self-supervised pretraining help the detector?
 
 Runs, on the embedded synthetic data set, the whole pipeline of the reports
@@ -27,18 +26,14 @@ import subprocess
 import sys
 import time
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, ROOT)
+from ssdet.analysis.logs import config_value, load_log
+from ssdet.analysis.plots import (per_class_values, plot_class_bars,
+                                  plot_metric_curves, plot_swav_loss)
+from ssdet.data import synthetic
+from ssdet.io import atomic_write_text
+from ssdet.tables import coco_row, markdown_table, read_metrics
 
-from custom_modules.analysis.logs import config_value, load_log  # noqa
-from custom_modules.analysis.plots import (per_class_values,  # noqa
-                                           plot_class_bars,
-                                           plot_metric_curves,
-                                           plot_swav_loss)
-from custom_modules.data_io import synthetic  # noqa
-from custom_modules.utils.io import atomic_write_text  # noqa
-from custom_modules.utils.report import (coco_row, markdown_table,  # noqa
-                                         read_metrics)
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 # A ResNet-18 of half width throughout, so that the demo fits ~20 minutes
 # on 2 CPU cores (the configs say what it costs and buys).

@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """Run a grid of experiments (pretrain -> convert -> fine-tune -> test).
 
 Examples:
@@ -21,16 +20,11 @@ import os
 import os.path as osp
 import sys
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, ROOT)
+from ssdet.sweep.grid import GridError, expand, load_grid
+from ssdet.sweep.sweep import (LAUNCHERS, SweepError, SweepOptions, exit_code,
+                               run_state, run_sweep, select, summary_table)
 
-from custom_modules.experiments.grid import GridError, expand  # noqa: E402
-from custom_modules.experiments.grid import load_grid  # noqa: E402
-from custom_modules.experiments.sweep import (LAUNCHERS,  # noqa: E402
-                                              SweepError, SweepOptions,
-                                              exit_code, run_state,
-                                              run_sweep, select,
-                                              summary_table)
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 
 def parse_args(argv=None):

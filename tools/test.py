@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """Evaluate a checkpoint with the test set and metric of its config.
 
 Example:
@@ -11,16 +10,14 @@ import os
 import os.path as osp
 import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+from mmengine.config import DictAction
+from mmengine.registry import RUNNERS
+from mmengine.runner import Runner
 
-import custom_modules  # noqa: E402,F401  (installs the compat layer first)
-from custom_modules.compat.launch import LaunchError, prepare_launch  # noqa
-from custom_modules.utils import ConfigKeyError, apply_cli_options  # noqa
-from custom_modules.utils import load_config  # noqa: E402
-from custom_modules.utils.io import atomic_write_text  # noqa: E402
-from mmengine.config import DictAction  # noqa: E402
-from mmengine.registry import RUNNERS  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
+import custom_modules  # noqa: F401  (installs the compat layer first)
+from custom_modules.compat.launch import LaunchError, prepare_launch
+from ssdet.config import ConfigKeyError, apply_cli_options, load_config
+from ssdet.io import atomic_write_text
 
 
 def parse_args():
@@ -29,7 +26,9 @@ def parse_args():
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--work-dir', help='the dir to save logs and metrics')
     parser.add_argument(
-        '--out', help='dump raw predictions to this pickle file (.pkl)')
+        '--out',
+        help='dump raw predictions to this pickle file (.pkl); '
+        'tools/analysis/compare_detections.py reads it as data')
     parser.add_argument(
         '--metrics-out',
         help='also write the metrics to this JSON file (for scripts)')

@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """Train a model from an mmselfsup- or mmdet-scoped config.
 
 Example:
@@ -7,22 +6,18 @@ Example:
 """
 import argparse
 import os
-import os.path as osp
 import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+from mmengine.config import DictAction
+from mmengine.registry import RUNNERS
+from mmengine.runner import Runner
 
-import custom_modules  # noqa: E402,F401  (installs the compat layer first)
-from custom_modules.compat.checkpoint import UnsafeCheckpointError  # noqa
-from custom_modules.compat.launch import (LaunchError, check_amp,  # noqa
-                                          prepare_launch)
-from custom_modules.engine.hooks.swav_hooks import SwAVCollapseError  # noqa
-from custom_modules.transfer import TransferError  # noqa: E402
-from custom_modules.utils import ConfigKeyError, apply_cli_options  # noqa
-from custom_modules.utils import load_config  # noqa: E402
-from mmengine.config import DictAction  # noqa: E402
-from mmengine.registry import RUNNERS  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
+import custom_modules  # noqa: F401  (installs the compat layer first)
+from custom_modules.compat.checkpoint import UnsafeCheckpointError
+from custom_modules.compat.launch import LaunchError, check_amp, prepare_launch
+from custom_modules.engine.hooks import SwAVCollapseError
+from custom_modules.transfer import TransferError
+from ssdet.config import ConfigKeyError, apply_cli_options, load_config
 
 
 def parse_args():

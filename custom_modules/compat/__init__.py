@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """The only place that patches or reaches into upstream internals.
 
 Each patch names the upstream version and issue it answers and is skipped

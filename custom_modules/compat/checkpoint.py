@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """Checkpoint loading that works under torch >= 2.6 without trusting pickles.
 
 torch 2.6 made ``torch.load(weights_only=True)`` the default. mmengine 0.10.7
@@ -15,8 +14,21 @@ mmengine writes. ``getattr`` is allowed in a restricted form that resolves
 nothing but ``HistoryBuffer``'s own methods. Third-party weight files go
 through the same function, so they are read with ``weights_only=True`` too.
 
+The loader also keeps three other promises for every file it reads:
+
+- A file that is empty, truncated or not a PyTorch checkpoint is an error
+  naming the file, not a traceback from inside ``torch.load``.
+- Weights holding NaN or infinite values are refused before training
+  starts (rather than showing up as NaN losses later).
+- ``meta['config']`` is moved to ``meta['config_text']``: mmengine 0.10.7's
+  ``Runner.resume`` passes ``meta['config']`` to ``Config.fromstring``,
+  which *executes* Python config text, so a downloaded checkpoint given to
+  ``--resume`` could run code. The text stays readable as data.
+
 Answers: mmengine 0.10.7 ``load_from_local`` + torch >= 2.6 (mmengine issue
-#1623). Skipped when mmengine passes ``weights_only`` itself.
+#1623) and ``Runner.resume`` (``Config.fromstring(meta['config'])``). The
+loader is registered only when mmengine does not pass ``weights_only``
+itself.
 """
 import inspect
 import os.path as osp
@@ -30,6 +42,10 @@ import torch
 
 class UnsafeCheckpointError(RuntimeError):
     """A checkpoint holds objects outside the weights-only allow-list."""
+
+
+class CheckpointReadError(RuntimeError):
+    """A file that is not a readable checkpoint, or holds broken weights."""
 
 
 def _numpy_core():
@@ -83,19 +99,31 @@ def load_checkpoint_file(filename: str,
         FileNotFoundError: The file does not exist.
         UnsafeCheckpointError: The file holds other Python objects; the
             message names the file and the refused global.
+        CheckpointReadError: The file is empty, truncated or not a
+            checkpoint, or its weights hold NaN or infinite values.
     """
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
         raise FileNotFoundError(
             f'checkpoint {filename} can not be found (check the path given '
             'to --resume, load_from or init_cfg.checkpoint)')
+    if osp.getsize(filename) == 0:
+        raise CheckpointReadError(
+            f'{filename} is empty (0 bytes): an interrupted download or '
+            'copy? Fetch or save it again.')
     try:
         with torch.serialization.safe_globals(safe_globals()):
-            return torch.load(
+            ckpt = torch.load(
                 filename, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:
         found = re.search(r'GLOBAL ([\w.]+)', str(e))
-        what = found.group(1) if found else str(e).splitlines()[0]
+        if not found:  # not a pickle of objects: not a checkpoint at all
+            reason = str(e).strip().splitlines()[-1]
+            raise CheckpointReadError(
+                f'{filename} cannot be read as a PyTorch checkpoint ('
+                f'{reason}): another format, or a damaged file? Fetch or '
+                'save it again.') from e
+        what = found.group(1)
         raise UnsafeCheckpointError(
             f'{filename} holds Python objects that are not on the safe '
             f'list, so it was not loaded (refused: {what}). '
@@ -105,6 +133,48 @@ def load_checkpoint_file(filename: str,
             "torch.save({'state_dict': c['state_dict']}, 'weights.pth')\" "
             '(pick the key that holds the weights), and use weights.pth.'
         ) from e
+    except (EOFError, RuntimeError, ValueError, OSError) as e:
+        raise CheckpointReadError(
+            f'{filename} cannot be read as a PyTorch checkpoint (truncated, '
+            f'or another format?): {type(e).__name__}: '
+            f'{str(e).splitlines()[0] if str(e) else ""}. Fetch or save it '
+            'again.') from e
+    _check_finite(ckpt, filename)
+    meta = ckpt.get('meta') if isinstance(ckpt, dict) else None
+    if isinstance(meta, dict) and 'config' in meta:
+        meta['config_text'] = meta.pop('config')
+    return ckpt
+
+
+def _tensors(obj: Any, prefix: str = '', depth: int = 0):
+    """``(key, tensor)`` of every tensor in nested dicts and lists."""
+    if isinstance(obj, torch.Tensor):
+        yield prefix, obj
+    elif depth < 6 and isinstance(obj, dict):
+        for k, v in obj.items():
+            yield from _tensors(v, f'{prefix}.{k}' if prefix else str(k),
+                                depth + 1)
+    elif depth < 6 and isinstance(obj, (list, tuple)):
+        for i, v in enumerate(obj):
+            yield from _tensors(v, f'{prefix}[{i}]', depth + 1)
+
+
+def _check_finite(ckpt: Any, filename: str) -> None:
+    """Refuse a checkpoint whose floating-point tensors are not all finite.
+
+    Raises:
+        CheckpointReadError: Names the file and the first offending keys.
+    """
+    bad = [
+        key for key, value in _tensors(ckpt)
+        if value.is_floating_point() and value.numel()
+        and not bool(torch.isfinite(value).all())
+    ]
+    if bad:
+        raise CheckpointReadError(
+            f'{filename}: {len(bad)} tensors hold NaN or infinite values '
+            f'({", ".join(bad[:5])}); these weights are broken (a diverged '
+            'run?). Use an earlier checkpoint of the run, or other weights.')
 
 
 def _upstream_fixed() -> bool:

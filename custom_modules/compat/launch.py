@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """Launching on machines without CUDA: gloo instead of NCCL, no AMP.
 
 mmengine 0.10.7 assumes CUDA in two places a CPU user hits at once:

@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """mmcv's ``adjust_hue`` under numpy 2.
 
 mmcv 2.0.1 shifts the hue channel with ``h += np.uint8(hue_factor * 255)``.

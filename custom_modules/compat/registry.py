@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """mmselfsup 1.0.0's registries point at a module that was never released.
 
 ``mmselfsup.registry`` declares ``locations=['mmselfsup.engine.runner']`` for

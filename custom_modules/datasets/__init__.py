@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 from .transforms import (LoadImageFromFileOrSkip, decode_image_bgr,
                          find_skipping_loaders)
 from .unlabeled import UnlabeledImageDataset, read_image_list, scan_images

@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """Image loading that skips unreadable files instead of stopping a run.
 
 A pool of half a million crawled or extracted images always holds a few

@@ -1,12 +1,14 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """A folder or a list of unlabeled images, without an annotation file.
 
 Point ``data_root`` at a folder (scanned recursively for ``.png``, ``.jpg``
 and ``.jpeg`` in any case) or give ``ann_file``, a list of image paths, one a
 line, relative lines resolved against ``data_root`` (and ``data_prefix``), as
 the nuImages extractor writes them. Problems are found before training: a
-missing or empty folder, an empty list, or listed files that do not exist are
-errors naming the folder, the list file and its lines.
+missing or empty folder, an empty list, listed files that do not exist, and
+listed files outside the data root (``../`` lines, absolute paths elsewhere,
+symbolic links that lead out of it) are errors naming the folder, the list
+file and its lines. A list file may come from someone else; it only ever
+names images under the root it is given, unless ``allow_outside_root``.
 """
 import os
 import os.path as osp
@@ -132,7 +134,11 @@ class UnlabeledImageDataset(BaseDataset):
         extensions (Sequence[str]): Extensions a folder scan accepts.
             Defaults to :data:`IMAGE_EXTENSIONS`.
         check_files (bool): With ``ann_file``, check that every listed file
-            exists before training (one ``stat`` a file). Defaults to True.
+            exists and, following symbolic links, lies under the image root
+            before training (a few ``stat`` calls a file). Defaults to True.
+        allow_outside_root (bool): With ``ann_file``, accept lines that lead
+            out of the image root (``data_root`` joined with
+            ``data_prefix.img_path``). Defaults to False.
         **kwargs: Other arguments of :class:`mmengine.dataset.BaseDataset`
             (``pipeline``, ``max_refetch``, ``lazy_init``, ...).
     """
@@ -143,9 +149,11 @@ class UnlabeledImageDataset(BaseDataset):
                  data_prefix: Optional[dict] = None,
                  extensions: Sequence[str] = IMAGE_EXTENSIONS,
                  check_files: bool = True,
+                 allow_outside_root: bool = False,
                  **kwargs) -> None:
         self.extensions = tuple(extensions)
         self.check_files = check_files
+        self.allow_outside_root = allow_outside_root
         super().__init__(
             ann_file=ann_file,
             data_root=data_root,
@@ -181,6 +189,8 @@ class UnlabeledImageDataset(BaseDataset):
         entries = read_image_list(self.ann_file, img_root)
         if not entries:
             raise ValueError(f'image list {self.ann_file} names no image')
+        if img_root and not self.allow_outside_root:
+            self._check_inside(entries, img_root)
         if self.check_files:
             missing = [(n, p) for n, p in entries if not osp.isfile(p)]
             if missing:
@@ -195,3 +205,28 @@ class UnlabeledImageDataset(BaseDataset):
                     (f'\n  ... and {more} more' if more > 0 else '') +
                     '\nFix the list or data_root.')
         return [dict(img_path=p) for _, p in entries]
+
+    def _check_inside(self, entries: List[Tuple[int, str]],
+                      img_root: str) -> None:
+        """Refuse list lines that lead out of ``img_root``: by ``..`` or an
+        absolute path (always) or, with ``check_files``, by a symbolic link.
+        """
+        root = osp.normpath(osp.abspath(img_root))
+        real_root = osp.realpath(root)
+        outside = []
+        for number, path in entries:
+            lexical = osp.normpath(osp.abspath(path))
+            where = lexical if not self.check_files else osp.realpath(path)
+            base = root if not self.check_files else real_root
+            if osp.commonpath([lexical, root]) != root or osp.commonpath(
+                    [where, base]) != base:
+                outside.append((number, path, where))
+        if outside:
+            named = '\n'.join(f'  {self.ann_file}:{n}: {p} -> {w}'
+                              for n, p, w in outside[:MAX_NAMED_MISSING])
+            raise ValueError(
+                f'{len(outside)} of {len(entries)} lines of {self.ann_file} '
+                f'lead out of the image root {img_root}:\n{named}\nA list '
+                'file names images under its root. Fix the list, or, if the '
+                'images are meant to live elsewhere, set '
+                'allow_outside_root=True on the dataset.')

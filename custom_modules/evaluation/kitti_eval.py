@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """KITTI 2D object evaluation as pure functions (numpy only, no mmengine).
 
 Two evaluations of the same detections:

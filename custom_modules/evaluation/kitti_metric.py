@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """KITTI 2D detection metric for mmdet: the paper table, the official devkit
 numbers and COCO AP from the same detections.
 

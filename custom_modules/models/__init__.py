@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 from .bbox_heads import Shared2FCBBoxHeadLN
 from .res5_head import ResLayerWithExtraNorm
 from .verified_pretrained import VerifiedPretrainedInit

@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """``Shared2FCBBoxHeadLN``: mmdet's two-FC box head with LayerNorm.
 
 The fine-tuning report's box head normalises each shared FC's output with

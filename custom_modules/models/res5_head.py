@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """``ResLayerWithExtraNorm``: the C4 res5 RoI head with a norm on its output.
 
 Credit: MoCo's detectron2 benchmark (``Res5ROIHeadsExtraNorm`` in

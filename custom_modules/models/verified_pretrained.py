@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """``VerifiedPretrained``: mmengine's ``Pretrained`` that cannot fail
 silently.
 
@@ -93,6 +92,19 @@ class VerifiedPretrainedInit:
             level=logging.INFO)
         verify_report(report, self.checkpoint, self.prefix, file_state,
                       self.allow_missing)
+        module_state = module.state_dict()
+        wrong_dtype = [
+            (k, file_state[self.prefix + k].dtype) for k in report.matched
+            if module_state[k].is_floating_point() and not getattr(
+                file_state[self.prefix + k], 'is_floating_point',
+                lambda: False)()
+        ]
+        if wrong_dtype:
+            key, dtype = wrong_dtype[0]
+            raise TransferError(
+                f'{self.checkpoint}: {len(wrong_dtype)} weights are not '
+                f'floating point (first: {self.prefix}{key} is {dtype}); '
+                'the file does not hold trained weights for this backbone.')
         module.load_state_dict(
             {k: file_state[self.prefix + k]
              for k in report.matched},

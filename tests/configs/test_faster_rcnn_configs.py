@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """Every Faster R-CNN variant loads and builds; the backbone norm variants
 behave as named during real training steps."""
 import glob
@@ -6,12 +5,11 @@ import os.path as osp
 
 import pytest
 import torch
+from mmdet.registry import MODELS
 from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 from torch.nn.modules.batchnorm import _BatchNorm
-
-from mmdet.registry import MODELS
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 VARIANTS = sorted(

@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """The InfoMin retraining and KITTI detection configs load, build under
 their scope, and carry the recipe values of the report (and its code)."""
 import glob
@@ -13,8 +12,8 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from custom_modules.data_io.checkpoints import convert
 from custom_modules.transfer import TransferError
+from ssdet.checkpoints import convert
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 INFOMIN = osp.join(REPO, 'configs', 'infomin')

@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """Every SwAV config loads, builds its model and pipeline, and the main
 recipe (r50_4gpu.py) holds the report's values."""
 import glob
@@ -9,7 +8,6 @@ import pytest
 from mmengine.config import Config
 from mmengine.dataset import Compose
 from mmengine.registry import init_default_scope
-
 from mmselfsup.registry import MODELS
 
 CONFIG_DIR = osp.join(

@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """Tests of the door tools/analysis/benchmark.py: every subcommand runs on
 the CPU with tiny settings; the numbers are not asserted, the table and the
 JSON record are."""

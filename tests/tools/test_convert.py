@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """The command line of tools/model_converters/convert.py."""
 import os.path as osp
 import subprocess

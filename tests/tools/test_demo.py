@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """tools/demo.py's checks that run without training (the demo itself is
 run by `make demo`)."""
 import inspect
@@ -8,7 +7,7 @@ import os.path as osp
 
 import pytest
 
-from custom_modules.data_io import synthetic
+from ssdet.data import synthetic
 
 TINY = dict(num_unlabeled=2, num_train=2, num_val=1, num_test=1, size=(64, 80))
 TINY_SIZES = dict(unlabeled=2, train=2, val=1, test=1)
@@ -106,10 +105,9 @@ def test_demo_backbone_transfers_between_its_configs(load_tool, repo_root):
     # the demo pretrains and fine-tunes a half-width ResNet-18: the SwAV
     # config and both detector configs must build the same backbone, or
     # the pretrained run fails at load time after the SwAV minutes
+    from mmdet.registry import MODELS as DET_MODELS
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
-
-    from mmdet.registry import MODELS as DET_MODELS
     from mmselfsup.registry import MODELS as SSL_MODELS
 
     demo = load_tool('demo.py')

@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """tools/dist_train.sh with 2 CPU processes (gloo): SwAV with its per-rank
 queue, and a Faster R-CNN train -> resume -> tools/test.py round trip."""
 import os

@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """Fine-tuning on the synthetic set through tools/train.py and tools/test.py:
 from a (tiny) SwAV checkpoint and from scratch, one shrunken epoch each."""
 import glob

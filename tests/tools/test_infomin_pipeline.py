@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """The InfoMin retraining route end to end on the synthetic set, through the
 tools: torchvision weights -> convert.py (mmselfsup-moco) -> contrastive
 training with load_from -> convert.py (mmdet) -> Faster R-CNN fine-tuning

@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """Kill ``tools/train.py`` with SIGKILL in the middle of an epoch, resume it
 with ``--resume``, and compare with an uninterrupted run: same iteration and
 epoch, same lr at every iteration, same optimizer, scheduler and SwAV queue
@@ -82,7 +81,7 @@ RECIPES = {'swav': _swav_config, 'faster_rcnn': _faster_rcnn_config}
 
 @pytest.fixture(scope='module')
 def tiny_data(tmp_path_factory):
-    from custom_modules.data_io.synthetic import generate
+    from ssdet.data.synthetic import generate
     out = str(tmp_path_factory.mktemp('kill_resume_data'))
     # 16 unlabeled images (4 SwAV iterations an epoch at batch 4) and 8
     # labeled ones (4 Faster R-CNN iterations at batch 2).

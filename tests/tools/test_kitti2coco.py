@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """Tests of the door tools/dataset_converters/kitti2coco.py."""
 import json
 import os.path as osp

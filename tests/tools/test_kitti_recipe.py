@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """The KITTI recipe through the tools on the real KITTI samples: kitti2coco
 -> a few iterations of the tiny recipe config with tools/train.py ->
 tools/test.py prints the KITTI tables."""
@@ -52,7 +51,7 @@ def test_kitti_recipe_trains_and_tests(repo_root, kitti_root, kitti_coco,
                                        tmp_path):
     import torchvision
 
-    from custom_modules.data_io.checkpoints import convert
+    from ssdet.checkpoints import convert
     torch.manual_seed(0)
     source = str(tmp_path / 'r18_torchvision.pth')
     torch.save(torchvision.models.resnet18().state_dict(), source)

@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 import json
 import os
 import os.path as osp
@@ -7,7 +6,7 @@ import sys
 
 import pytest
 
-from custom_modules.data_io.synthetic import CLASSES
+from ssdet.data.synthetic import CLASSES
 
 
 @pytest.fixture(scope='module')

@@ -1,10 +1,9 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 import os
 import os.path as osp
 
 import pytest
 
-from custom_modules.data_io.nuimages import make_fake_tables
+from ssdet.data.nuimages import make_fake_tables
 
 
 @pytest.fixture(scope='module')

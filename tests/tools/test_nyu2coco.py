@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 import json
 import os
 import os.path as osp

@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """tools/sweep.py end to end: a two-point fine-tune grid plus its test stage
 on a tiny synthetic set, re-run after one run lost its ``.done`` marker (only
 that run again, resumed), then aggregated."""
@@ -52,7 +51,7 @@ def commands_in(log):
 def test_sweep_resumes_and_aggregates(repo_root, load_tool, tmp_path,
                                       capsys, monkeypatch):
     monkeypatch.chdir(repo_root)
-    from custom_modules.data_io.synthetic import generate
+    from ssdet.data.synthetic import generate
     data = str(tmp_path / 'data')
     generate(
         data, seed=0, num_unlabeled=16, num_train=8, num_val=4, num_test=0,

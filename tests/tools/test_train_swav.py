@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """End to end: tools/train.py on the tiny SwAV config, then --resume."""
 import os.path as osp
 import re

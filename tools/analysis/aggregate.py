@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """Tables (Markdown and CSV) of a grid's test metrics, in report layouts.
 
 Example:
@@ -11,13 +10,9 @@ import os
 import os.path as osp
 import sys
 
-sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
-
-from custom_modules.analysis.tables import (LAYOUTS,  # noqa: E402
-                                            AggregateError, build_table,
-                                            find_metrics, render_markdown,
-                                            to_csv)
-from custom_modules.utils.io import atomic_write_text  # noqa: E402
+from ssdet.analysis.tables import (LAYOUTS, AggregateError, build_table,
+                                   find_metrics, render_markdown, to_csv)
+from ssdet.io import atomic_write_text
 
 
 def parse_args(argv=None):

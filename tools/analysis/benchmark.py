@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """Throughput benchmarks: training steps, data pipelines, ops, converters.
 
 Examples (``docs/benchmarks.md`` has the commands of its tables)::
@@ -25,7 +24,7 @@ reference (``--baseline``, the torchvision pipeline, torchvision.ops, the 1x
 input) the windows alternate (A B, B A, ...) in one process and the ratio is
 the median of the per-round ratios, so the load of a shared machine cancels.
 ``--json FILE`` writes every window, the machine and the command. See
-``docs/benchmarks.md``; the logic lives in :mod:`custom_modules.benchmark`.
+``docs/benchmarks.md``; the logic lives in :mod:`ssdet.benchmark`.
 """
 import argparse
 import glob
@@ -39,13 +38,11 @@ import tempfile
 import uuid
 from typing import Dict, List, Optional
 
-sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
-
-import custom_modules  # noqa: E402,F401  (installs compat first)
-from custom_modules.benchmark.timing import (  # noqa: E402
-    PeakMemory, Series, alternate, machine_info, paired_ratio)
-from custom_modules.utils.io import atomic_write_text  # noqa: E402
-from custom_modules.utils.report import markdown_table  # noqa: E402
+import custom_modules  # noqa: F401  (installs compat first)
+from ssdet.benchmark.timing import (PeakMemory, Series, alternate,
+                                    machine_info, paired_ratio)
+from ssdet.io import atomic_write_text
+from ssdet.tables import markdown_table
 
 #: Default --config of each subcommand: a glob under the repository root
 #: (the first match, sorted), so that a renamed schedule suffix still works.
@@ -305,7 +302,7 @@ def default_config(pattern: str) -> str:
 
 
 def _load(path: str, options: dict):
-    from custom_modules.utils.config import check_cfg_options, load_config
+    from ssdet.config import check_cfg_options, load_config
     if '::' in path:  # an upstream config, e.g. mmdet::faster_rcnn/...
         from mmengine.hub import get_config
         cfg = get_config(path)
@@ -379,10 +376,9 @@ def format_table(rows: List[dict]) -> str:
 def run_train(args, work_dir: str) -> dict:
     import torch
 
-    from custom_modules.benchmark.data import write_samples
-    from custom_modules.benchmark.train_step import (TrainStepBench,
-                                                     build_batch,
-                                                     prepare_config)
+    from ssdet.benchmark.data import write_samples
+    from ssdet.benchmark.train_step import (TrainStepBench, build_batch,
+                                            prepare_config)
     _check_device(args.device)
     if args.cudnn_benchmark and args.device == 'cuda':
         torch.backends.cudnn.benchmark = True
@@ -494,11 +490,10 @@ def run_pipeline(args, work_dir: str) -> dict:
     import cv2
     import torch
 
-    from custom_modules.benchmark.data import (SwAVTorchvisionMultiCrop,
-                                               build_pipeline, cycle_calls,
-                                               multicrop_spec, pipeline_call,
-                                               train_pipeline_cfg,
-                                               write_samples)
+    from ssdet.benchmark.data import (SwAVTorchvisionMultiCrop, build_pipeline,
+                                      cycle_calls, multicrop_spec,
+                                      pipeline_call, train_pipeline_cfg,
+                                      write_samples)
     samples = write_samples(
         osp.join(work_dir, 'images'),
         args.num_images,
@@ -570,7 +565,7 @@ def run_pipeline(args, work_dir: str) -> dict:
 def run_ops(args, work_dir: str) -> dict:
     import torch
 
-    from custom_modules.benchmark.ops import REFERENCE, op_groups
+    from ssdet.benchmark.ops import REFERENCE, op_groups
     _check_device(args.device)
     groups = op_groups(
         num_boxes=args.num_boxes,
@@ -611,7 +606,7 @@ def run_ops(args, work_dir: str) -> dict:
 
 
 def run_scaling(args, work_dir: str) -> dict:
-    from custom_modules.benchmark.data import scaling_cases
+    from ssdet.benchmark.data import scaling_cases
     if 1 not in args.scales:
         raise BenchmarkError('--scales must include 1 (the reference)')
     base = dict(nuimages=args.nuimages_samples, kitti=args.kitti_frames)

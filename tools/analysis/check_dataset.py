@@ -1,11 +1,10 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """Check a COCO detection annotation file (and its images) before training.
 
 Finds what mmdet's ``CocoDataset`` does not check: duplicate ids, unknown
 image or category ids, empty boxes, boxes outside their image, boxes that
 mmdet would drop silently, missing or unreadable images, image sizes that
 differ from the JSON. Exits with status 1 when it finds an error. The logic
-lives in :mod:`custom_modules.data_io.coco_check`.
+lives in :mod:`ssdet.data.coco_check`.
 
 Example::
 
@@ -14,12 +13,9 @@ Example::
         --img-root data/synthetic/images
 """
 import argparse
-import os.path as osp
 import sys
 
-sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
-
-from custom_modules.data_io.coco_check import check_coco  # noqa: E402
+from ssdet.data.coco_check import check_coco
 
 
 def parse_args(argv=None):

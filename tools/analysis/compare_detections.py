@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """Side-by-side detections of two models on the images where they differ
 most (by true positives at IoU 0.5, then false positives).
 
@@ -19,19 +18,23 @@ import os
 import os.path as osp
 import sys
 
-sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
+from mmengine.config import DictAction
 
-import custom_modules  # noqa: E402,F401  (installs compat first)
-from custom_modules.analysis.detections import (  # noqa: E402
-    PredictionFormatError, draw_pair, ground_truth_from_dataset,
-    load_predictions, rank_images, summary_csv)
-from custom_modules.utils.io import atomic_write_text  # noqa: E402
-from mmengine.config import DictAction  # noqa: E402
+import custom_modules  # noqa: F401  (installs compat first)
+from ssdet.analysis.detections import (PredictionFormatError, draw_pair,
+                                       ground_truth_from_dataset,
+                                       load_predictions, rank_images,
+                                       summary_csv)
+from ssdet.io import atomic_write_text
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
-        description='Compare the detections of two models image by image')
+        description='Compare the detections of two models image by image',
+        epilog='The .pkl files are read with a restricted unpickler that '
+        'admits only what a tools/test.py --out file holds (tensors, arrays, '
+        'lists, dicts, numbers, strings); nothing in them runs. See '
+        'docs/security.md.')
     parser.add_argument('config', help='config whose test set was used')
     parser.add_argument('pred_a', help='predictions of model A (.pkl)')
     parser.add_argument('pred_b', help='predictions of model B (.pkl)')
@@ -56,7 +59,8 @@ def parse_args(argv=None):
 def build_test_set(config: str, options):
     from mmdet.registry import DATASETS
     from mmdet.utils import register_all_modules
-    from custom_modules.utils import load_config
+
+    from ssdet.config import load_config
     register_all_modules()
     cfg = load_config(config)
     if options:

@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """Curves from mmengine training logs (``WORK_DIR/*/vis_data/scalars.json``).
 
 Examples:
@@ -17,13 +16,9 @@ import argparse
 import os.path as osp
 import sys
 
-sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
-
-from custom_modules.analysis.logs import (LogFormatError,  # noqa: E402
-                                          config_value, load_log,
-                                          swav_queue_start)
-from custom_modules.analysis.plots import (plot_metric_curves,  # noqa: E402
-                                           plot_swav_loss)
+from ssdet.analysis.logs import (LogFormatError, config_value, load_log,
+                                 swav_queue_start)
+from ssdet.analysis.plots import plot_metric_curves, plot_swav_loss
 
 
 def parse_args(argv=None):

@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """Figures from a grid's test metrics (``<grid work dir>/<stage>/*/``).
 
 Examples:
@@ -16,16 +15,9 @@ import argparse
 import os.path as osp
 import sys
 
-sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
-
-from custom_modules.analysis.plots import (  # noqa: E402
-    per_class_values,  # noqa: E402
-    plot_class_bars,
-    plot_metric_vs_axis)
-from custom_modules.analysis.tables import (  # noqa: E402
-    KITTI_CLASSES,  # noqa: E402
-    AggregateError,
-    find_metrics)
+from ssdet.analysis.plots import (per_class_values, plot_class_bars,
+                                  plot_metric_vs_axis)
+from ssdet.analysis.tables import KITTI_CLASSES, AggregateError, find_metrics
 
 
 def parse_args(argv=None):

@@ -1,11 +1,10 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """Convert KITTI object labels (``training/label_2``) to COCO JSON.
 
 Writes ``OUT_DIR/train.json`` and ``OUT_DIR/val.json`` (``file_name``
 relative to ``training/image_2``), split by a seeded shuffle of image ids.
 DontCare regions become ignore regions (``iscrowd=1``); truncation,
 occlusion and the original class are kept for the KITTI metric. The logic
-lives in :mod:`custom_modules.data_io.kitti`.
+lives in :mod:`ssdet.data.kitti`.
 
 Example::
 
@@ -13,16 +12,10 @@ Example::
         --out data/kitti/annotations
 """
 import argparse
-import os.path as osp
 import sys
 
-sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
-
-from custom_modules.data_io.kitti import (  # noqa: E402
-    KITTI_CLASSES,  # noqa: E402
-    KittiFormatError,
-    convert,
-    format_summary)
+from ssdet.data.kitti import (KITTI_CLASSES, KittiFormatError, convert,
+                              format_summary)
 
 
 def parse_args(argv=None):

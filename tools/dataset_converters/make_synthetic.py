@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """Generate the synthetic detection set, the default data of ``make demo``.
 
 Example:
@@ -14,15 +13,12 @@ layout and the occlusion rule are described in
 ``custom_modules/data_io/synthetic.py``.
 """
 import argparse
-import os.path as osp
 import sys
 
-sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
+from tqdm import tqdm
 
-from tqdm import tqdm  # noqa: E402
-
-from custom_modules.data_io.synthetic import (  # noqa: E402
-    DEFAULT_IMAGE_SIZE, DEFAULT_SPLIT_SIZES, format_summary, generate)
+from ssdet.data.synthetic import (DEFAULT_IMAGE_SIZE, DEFAULT_SPLIT_SIZES,
+                                  format_summary, generate)
 
 
 def parse_args(argv=None):

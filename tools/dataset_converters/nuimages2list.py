@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """Write the list of nuImages camera images for self-supervised pretraining.
 
 Example:
@@ -16,12 +15,10 @@ import logging
 import os.path as osp
 import sys
 
-sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
-
-from custom_modules.data_io.nuimages import (  # noqa: E402
-    MissingTableError, NuImagesFormatError, nested_subsets, select_images,
-    subset_list_path, table_path, write_list)
-from custom_modules.utils.report import text_table  # noqa: E402
+from ssdet.data.nuimages import (MissingTableError, NuImagesFormatError,
+                                 nested_subsets, select_images,
+                                 subset_list_path, table_path, write_list)
+from ssdet.tables import text_table
 
 
 def parse_args(argv=None):

@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """Convert the NYU final-project YAML labels to COCO JSON.
 
 Example:
@@ -16,19 +15,12 @@ import logging
 import os.path as osp
 import sys
 
-REPO_ROOT = osp.join(osp.dirname(osp.abspath(__file__)), '..', '..')
-sys.path.insert(0, REPO_ROOT)
+from ssdet.data.nyu import (SPLITS, NYULabelError, coco_summary,
+                            collect_class_names, convert_split, list_split,
+                            load_class_names, write_json)
+from ssdet.tables import text_table
 
-from custom_modules.data_io.nyu import (  # noqa: E402
-    SPLITS,
-    NYULabelError,  # noqa: E402
-    coco_summary,
-    collect_class_names,
-    convert_split,
-    list_split,
-    load_class_names,
-    write_json)
-from custom_modules.utils.report import text_table  # noqa: E402
+REPO_ROOT = osp.join(osp.dirname(osp.abspath(__file__)), '..', '..')
 
 DEFAULT_CLASSES = osp.normpath(
     osp.join(REPO_ROOT, 'configs', '_base_', 'datasets', 'nyu_classes.txt'))

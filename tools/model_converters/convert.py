@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """Convert PyContrast / SwAV / torchvision / mmselfsup ResNet checkpoints.
 
 For MMDetection (``backbone.*`` only)::
@@ -13,19 +12,15 @@ For continuing MoCo training in mmselfsup (both encoders, ``load_from``)::
     python tools/model_converters/convert.py --src-format pycontrast \\
         --target mmselfsup-moco InfoMin_800.pth infomin_r50_moco.pth
 
-The logic lives in :mod:`custom_modules.data_io.checkpoints`.
+The logic lives in :mod:`ssdet.checkpoints`.
 """
 import argparse
-import os.path as osp
 import sys
 
-sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
-
-import custom_modules  # noqa: E402,F401  (installs compat first)
-from custom_modules.compat.checkpoint import \
-    UnsafeCheckpointError  # noqa: E402
-from custom_modules.data_io.checkpoints import (  # noqa: E402
-    ENCODERS, FORMATS, TARGETS, CheckpointFormatError, convert)
+import custom_modules  # noqa: F401  (installs compat first)
+from custom_modules.compat.checkpoint import UnsafeCheckpointError
+from ssdet.checkpoints import (ENCODERS, FORMATS, TARGETS,
+                               CheckpointFormatError, convert)
 
 
 def parse_args(argv=None):

@@ -1,7 +1,17 @@
-# Copyright (c) OpenMMLab. All rights reserved.
-from .transfer_check import TransferCheckHook, summarize_model  # noqa: F401
-from .swav_hooks import (PretrainMetaHook, SkippedImagesReportHook,  # noqa
-                         SwAVCollapseGuardHook, SwAVQueueHook)
-from .nan_guard import NonFiniteLossHook, non_finite_terms  # noqa: F401
-from .epoch_seed import EpochSeedHook  # noqa: F401
-from .require_load_from import RequireLoadFromHook  # noqa: F401
+"""Hooks, one a file, registered into the registry of the scope that uses
+them (mmselfsup for pretraining, mmdet for fine-tuning, mmengine's root for
+both)."""
+from .epoch_seed_hook import EpochSeedHook
+from .non_finite_loss_hook import NonFiniteLossHook
+from .pretrain_meta_hook import PretrainMetaHook
+from .require_load_from_hook import RequireLoadFromHook
+from .skipped_images_hook import SkippedImagesReportHook
+from .swav_collapse_guard_hook import SwAVCollapseError, SwAVCollapseGuardHook
+from .swav_queue_hook import SwAVQueueHook
+from .transfer_check_hook import TransferCheckHook
+
+__all__ = [
+    'EpochSeedHook', 'NonFiniteLossHook', 'PretrainMetaHook',
+    'RequireLoadFromHook', 'SkippedImagesReportHook', 'SwAVCollapseError',
+    'SwAVCollapseGuardHook', 'SwAVQueueHook', 'TransferCheckHook'
+]

@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 from .trainable_constructor import (TrainableOptimWrapperConstructor,
                                     format_table, merge_param_groups,
                                     param_group_table)

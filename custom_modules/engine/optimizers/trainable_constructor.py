@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """An optimizer constructor that leaves frozen parameters out.
 
 mmengine 0.10.7's ``DefaultOptimWrapperConstructor`` passes

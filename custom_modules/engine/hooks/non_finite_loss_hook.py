@@ -1,0 +1,112 @@
+"""Stop training at the first non-finite loss, before it is checkpointed.
+
+A NaN or infinite loss poisons the weights at the optimizer step that
+follows it; mmengine keeps training (the logger prints ``loss: nan``) and
+``CheckpointHook`` saves the poisoned weights, and ``last_checkpoint`` then
+points at them, so ``--resume`` restarts from garbage. This hook checks the
+log variables of every iteration and raises :class:`FloatingPointError`
+naming the iteration and the non-finite terms. It runs first among the
+``after_train_iter`` hooks (priority ``HIGHEST``), so no checkpoint of the
+poisoned state is written and ``last_checkpoint`` still names the last good
+one. In a distributed run the ranks agree (one small all-reduce per
+iteration), so every rank stops at the same iteration.
+
+Registered in mmengine's root ``HOOKS``, so mmdet- and mmselfsup-scoped
+configs both find it::
+
+    custom_hooks = [dict(type='NonFiniteLossHook')]
+
+Idea as detectron2's ``FloatingPointError`` check in
+``SimpleTrainer._write_metrics`` (which raises on a non-finite total loss).
+"""
+import math
+from typing import Dict, Optional, Sequence
+
+import torch
+from mmengine.dist import all_reduce, get_world_size
+from mmengine.hooks import Hook
+from mmengine.registry import HOOKS
+
+from .utils import model_device
+
+DATA_BATCH = Optional[Sequence[dict]]
+
+
+def non_finite_terms(outputs: Optional[dict],
+                     keys: Optional[Sequence[str]] = None) -> Dict[str, float]:
+    """The entries of a ``train_step`` output that are NaN or infinite.
+
+    Args:
+        outputs (dict, optional): Log variables (name -> tensor or number).
+        keys (Sequence[str], optional): Entries to check; None checks every
+            entry whose name contains ``'loss'``. Defaults to None.
+
+    Returns:
+        dict: ``{name: value}`` of the non-finite entries, in output order
+        (the first value of a tensor that is not finite everywhere).
+    """
+    bad: Dict[str, float] = {}
+    for name, value in (outputs or {}).items():
+        if keys is not None and name not in keys:
+            continue
+        if keys is None and 'loss' not in name:
+            continue
+        if torch.is_tensor(value):
+            finite = torch.isfinite(value.detach())
+            if not bool(finite.all()):
+                bad[name] = float(value.detach()[~finite].flatten()[0])
+        elif isinstance(value, (int, float)) and not math.isfinite(value):
+            bad[name] = float(value)
+    return bad
+
+
+def _last_checkpoint(runner) -> Optional[str]:
+    last = runner.message_hub.get_info('last_ckpt')
+    return str(last) if last else None
+
+
+@HOOKS.register_module()
+class NonFiniteLossHook(Hook):
+    """Raise :class:`FloatingPointError` at the first non-finite loss.
+
+    Args:
+        keys (Sequence[str], optional): Outputs to check; None checks every
+            output whose name contains ``'loss'`` (``loss``, ``loss_cls``,
+            ``loss_rpn_bbox``, ...). Defaults to None.
+    """
+
+    priority = 'HIGHEST'
+
+    def __init__(self, keys: Optional[Sequence[str]] = None) -> None:
+        self.keys = list(keys) if keys is not None else None
+
+    def after_train_iter(self,
+                         runner,
+                         batch_idx: int,
+                         data_batch: DATA_BATCH = None,
+                         outputs: Optional[dict] = None) -> None:
+        """Check ``outputs``; raise if a loss term is not finite."""
+        bad = non_finite_terms(outputs, self.keys)
+        if get_world_size() > 1:
+            flag = torch.tensor([float(bool(bad))],
+                                device=model_device(runner.model))
+            all_reduce(flag, op='sum')
+            if not bad and flag.item() > 0:
+                bad = {'(on another rank)': float('nan')}
+        if not bad:
+            return
+        terms = ', '.join(f'{k}={v}' for k, v in bad.items())
+        last = _last_checkpoint(runner)
+        where = (f'iteration {runner.iter + 1} (epoch {runner.epoch + 1}, '
+                 f'batch {batch_idx + 1})')
+        resume = (f'the last good checkpoint is {last}; after the change, '
+                  'resume from it with tools/train.py CONFIG --resume '
+                  f'{last}' if last else 'no checkpoint was written yet')
+        raise FloatingPointError(
+            f'non-finite loss at {where}: {terms}. Training stopped before '
+            'this state was checkpointed; ' + resume + '. Usual causes: a '
+            'learning rate too high for the batch size (lower '
+            'optim_wrapper.optimizer.lr or lengthen the warm-up), no '
+            'gradient clipping (optim_wrapper.clip_grad=dict(max_norm=35)), '
+            'or a bad box in the annotations (python '
+            'tools/analysis/check_dataset.py ANN_FILE).')

@@ -1,0 +1,36 @@
+"""Refuse to start a run that must continue from existing weights but was
+given none."""
+from mmengine.hooks import Hook
+
+from mmselfsup.registry import HOOKS
+
+
+@HOOKS.register_module()
+class RequireLoadFromHook(Hook):
+    """Stop before training when neither ``load_from`` nor ``--resume`` is
+    set.
+
+    The InfoMin retraining configs continue contrastive training from
+    existing weights; without them mmengine would silently train from random
+    initialisation for 100 epochs and the result would be mislabeled.
+
+    Args:
+        hint (str): What to pass, shown in the error. Defaults to a generic
+            ``--cfg-options load_from=...`` hint.
+    """
+
+    priority = 'VERY_HIGH'
+
+    def __init__(
+            self,
+            hint: str = 'pass --cfg-options load_from=CHECKPOINT') -> None:
+        self.hint = hint
+
+    def before_run(self, runner) -> None:
+        if getattr(runner, '_load_from', None) or getattr(
+                runner, '_resume', False):
+            return
+        raise RuntimeError(
+            'this config continues training from existing weights, but '
+            f'load_from is not set (and this is not a resumed run): '
+            f'{self.hint}')

@@ -1,0 +1,50 @@
+"""``SkippedImagesReportHook``: how many unreadable images were skipped."""
+from typing import List
+
+import torch
+from mmengine.dist import all_reduce
+from mmengine.hooks import Hook
+
+from mmselfsup.registry import HOOKS
+from ...datasets.transforms import find_skipping_loaders
+from .utils import model_device, unwrap_model
+
+
+@HOOKS.register_module()
+class SkippedImagesReportHook(Hook):
+    """Log, at each epoch end, the images skipped as unreadable.
+
+    Sums the counters of every ``LoadImageFromFileOrSkip`` in the train
+    dataset over dataloader workers and ranks (a collective on all ranks).
+    The counts start at 0 in each process, so after ``--resume`` the total
+    counts since the resume.
+    """
+
+    priority = 'BELOW_NORMAL'
+
+    def __init__(self) -> None:
+        self.total = 0
+        self.per_epoch: List[int] = []
+
+    def _local_count(self, runner) -> int:
+        loaders = find_skipping_loaders(runner.train_dataloader.dataset)
+        return sum(loader.num_skipped for loader in loaders)
+
+    def before_run(self, runner) -> None:
+        if not find_skipping_loaders(runner.train_dataloader.dataset):
+            runner.logger.warning(
+                'SkippedImagesReportHook: the train pipeline has no '
+                'LoadImageFromFileOrSkip, so no skipped image is counted')
+
+    def after_train_epoch(self, runner) -> None:
+        count = torch.tensor([self._local_count(runner)],
+                             dtype=torch.float64,
+                             device=model_device(unwrap_model(runner.model)))
+        all_reduce(count, op='sum')
+        total = int(count.item())
+        epoch_count, self.total = total - self.total, total
+        self.per_epoch.append(epoch_count)
+        log = runner.logger.warning if epoch_count else runner.logger.info
+        log(f'epoch {runner.epoch + 1}: {epoch_count} unreadable image(s) '
+            f'skipped ({total} since the start of this run)' +
+            ('; the warnings above name the files' if epoch_count else ''))

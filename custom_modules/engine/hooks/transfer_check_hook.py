@@ -1,0 +1,133 @@
+"""``TransferCheckHook``: fine-tune with the input and backbone the backbone
+was pretrained with.
+
+Both fine-tuning reports this project reproduces fed BGR images to a backbone
+pretrained on RGB. The hook compares, before the first iteration, the
+detector's data preprocessor (mean, std, channel order) and backbone (depth,
+norm family, stem) with the pretraining settings recorded in the checkpoint
+(``meta['pretrain_cfg']``, else the config text in ``meta['cfg']``, read
+as data; see :mod:`custom_modules.conventions`). A mismatch is an
+error unless ``on_mismatch='warn'``. It also checks that the weights loaded
+by ``VerifiedPretrained`` are still in place (not overwritten by a later
+initializer).
+"""
+import logging
+from typing import Optional
+
+from mmengine.hooks import Hook
+from mmengine.logging import print_log
+from torch import nn
+
+from mmdet.registry import HOOKS
+from ...conventions import ConventionsError, PretrainConventions
+from ...transfer import TransferError
+from .utils import unwrap_model
+
+
+@HOOKS.register_module()
+class TransferCheckHook(Hook):
+    """Check a transferred backbone against its pretraining before training.
+
+    Args:
+        on_mismatch (str): ``'error'`` raises :class:`TransferError` on a
+            mismatch, ``'warn'`` logs it. Defaults to ``'error'``.
+        strict (bool, optional): Shorthand: False means
+            ``on_mismatch='warn'``. Defaults to None.
+        require_pretrained (bool): Raise when the backbone was not loaded by
+            ``VerifiedPretrained`` (e.g. its init_cfg is None). Defaults to
+            False: training from scratch is allowed and logged.
+        check_weights (bool): Check that the transferred weights are still in
+            place (skipped when ``load_from``/``resume`` replaced them).
+            Defaults to True.
+    """
+
+    priority = 'VERY_HIGH'
+
+    def __init__(self,
+                 on_mismatch: str = 'error',
+                 strict: Optional[bool] = None,
+                 require_pretrained: bool = False,
+                 check_weights: bool = True):
+        if strict is not None:
+            on_mismatch = 'error' if strict else 'warn'
+        if on_mismatch not in ('error', 'warn'):
+            raise ValueError(
+                f'on_mismatch must be "error" or "warn", got {on_mismatch!r}')
+        self.on_mismatch = on_mismatch
+        self.require_pretrained = require_pretrained
+        self.check_weights = check_weights
+
+    def before_train(self, runner) -> None:
+        model = unwrap_model(runner.model)
+        backbone = getattr(model, 'backbone', None)
+        info = getattr(backbone, 'transfer_info', None)
+        if info is None:
+            init_cfg = getattr(backbone, 'init_cfg', None) or {}
+            kind = init_cfg.get('type') if isinstance(init_cfg, dict) else ''
+            msg = ('TransferCheckHook: the backbone was not loaded by '
+                   f'VerifiedPretrained (init_cfg type {kind!r})')
+            if self.require_pretrained:
+                raise TransferError(msg +
+                                    '; set model.backbone.init_cfg=dict(type='
+                                    '"VerifiedPretrained", checkpoint=PATH)')
+            print_log(
+                msg + ': no transfer check (training from scratch?)',
+                logger='current',
+                level=logging.WARNING
+                if kind == 'Pretrained' else logging.INFO)
+            return
+        ckpt = info['checkpoint']
+        if self.check_weights:
+            self._check_weights(runner, backbone, info)
+        try:
+            pretrain = PretrainConventions.from_meta(info.get('meta'))
+        except ConventionsError as e:
+            raise TransferError(
+                f'TransferCheckHook: meta["pretrain_cfg"] of {ckpt} is not a '
+                f'valid record ({e}); re-convert the weights with '
+                'tools/model_converters/convert.py') from e
+        if pretrain is None:
+            print_log(
+                f'TransferCheckHook: {ckpt} records no pretraining config '
+                '(meta["pretrain_cfg"] or meta["cfg"]); channel order, '
+                'mean/std and stem are NOT checked. Add them with '
+                'tools/model_converters/convert.py.',
+                logger='current',
+                level=logging.WARNING)
+            return
+        finetune = PretrainConventions.from_model(model)
+        problems = pretrain.compare(finetune)
+        if not problems:
+            both = pretrain.to_dict().keys() & finetune.to_dict().keys()
+            checked = sorted(both - {'basis', 'channel_order'})
+            print_log(
+                f'TransferCheckHook: fine-tuning agrees with the pretraining '
+                f'of {ckpt} ({", ".join(checked)})',
+                logger='current')
+            return
+        msg = (f'TransferCheckHook: {ckpt} was pretrained with other '
+               'settings than this fine-tuning uses:\n  - ' +
+               '\n  - '.join(problems) +
+               '\nFix the config (e.g. model.data_preprocessor.bgr_to_rgb, '
+               'mean, std; model.backbone), or run anyway with '
+               'custom_hooks TransferCheckHook(on_mismatch="warn").')
+        if self.on_mismatch == 'error':
+            raise TransferError(msg)
+        print_log(msg, logger='current', level=logging.WARNING)
+
+    @staticmethod
+    def _check_weights(runner, backbone: nn.Module, info: dict) -> None:
+        if runner.cfg.get('load_from') or runner.cfg.get('resume'):
+            return  # a full checkpoint legitimately replaced the weights
+        state = backbone.state_dict()
+        changed = [
+            k for k, v in info.get('fingerprint', {}).items()
+            if k in state and abs(float(state[k].double().sum()) - v) > 1e-6 *
+            max(1.0, abs(v))
+        ]
+        if changed:
+            raise TransferError(
+                f'TransferCheckHook: backbone weights loaded from '
+                f'{info["checkpoint"]} were overwritten before training '
+                f'({", ".join(changed[:3])}...): another init_cfg or '
+                'init_weights ran after VerifiedPretrained.')

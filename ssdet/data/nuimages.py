@@ -1,0 +1,637 @@
+"""Image lists from the nuImages v1.0 tables, read without the devkit.
+
+nuImages ships its metadata as JSON arrays, one file per table, under
+``<root>/<version>/`` (``v1.0-train``, ``v1.0-val``, ``v1.0-test``,
+``v1.0-mini``). The image of a ``sample_data`` row reaches its camera
+through two foreign keys::
+
+    sample_data.calibrated_sensor_token -> calibrated_sensor.token
+    calibrated_sensor.sensor_token      -> sensor.token  (sensor.channel)
+
+Field names follow the nuImages schema of the nuScenes devkit
+(``docs/schema_nuimages.md`` and ``python-sdk/nuimages/nuimages.py`` in
+https://github.com/nutonomy/nuscenes-devkit); the code is our own.
+
+``sample_data.json`` of the train split holds about 1.3 M rows (over half a
+gigabyte). :func:`iter_json_array` streams it row by row with
+:meth:`json.JSONDecoder.raw_decode` over fixed-size chunks, so memory holds
+one chunk plus the kept file names rather than the whole decoded table (see
+``docs/nuimages.md``).
+
+:func:`make_fake_tables` writes a synthetic root in the same schema. It is
+for tests and benchmarks only.
+"""
+import codecs
+import io
+import json
+import logging
+import os
+import os.path as osp
+import random
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import (Callable, Dict, Iterable, Iterator, List, Optional,
+                    Sequence, Tuple)
+
+logger = logging.getLogger(__name__)
+
+#: The tables :func:`select_images` reads, in the order it reads them.
+REQUIRED_TABLES = ('sensor', 'calibrated_sensor', 'sample_data')
+
+#: The six cameras of the nuImages (and nuScenes) car.
+CAMERA_CHANNELS = ('CAM_FRONT', 'CAM_FRONT_RIGHT', 'CAM_FRONT_LEFT',
+                   'CAM_BACK', 'CAM_BACK_LEFT', 'CAM_BACK_RIGHT')
+
+_SAMPLE_DATA_FIELDS = ('calibrated_sensor_token', 'filename', 'is_key_frame')
+_WHITESPACE = re.compile(r'[ \t\n\r]*')
+_MAX_ROW_CHARS = 64 << 20
+
+
+class NuImagesFormatError(ValueError):
+    """A nuImages table that does not follow the v1.0 schema."""
+
+
+class MissingTableError(FileNotFoundError):
+    """A nuImages table file that is not on disk."""
+
+
+class SubsetTooLargeError(ValueError):
+    """A subset size larger than the number of selected images."""
+
+
+@dataclass
+class NuImagesSelection:
+    """The images :func:`select_images` kept, and how it got there.
+
+    Attributes:
+        paths (list[str]): Kept image paths relative to the nuImages root,
+            exactly as in ``sample_data.filename``, sorted.
+        channels (list[str]): The channels that were selected.
+        rows (int): ``sample_data`` rows read (all sensors).
+        key_frames (int): Rows with ``is_key_frame`` true (all sensors).
+        selected (Counter): Rows of a selected channel that passed the key
+            frame / sweep rule, by channel (before the file check).
+        selected_sweeps (int): How many of ``selected`` are sweeps.
+        kept_per_channel (Counter): Kept images by channel.
+        missing (list[str]): Selected paths whose file is absent (skipped),
+            sorted.
+        checked_files (bool): Whether the files were looked for at all.
+    """
+    paths: List[str] = field(default_factory=list)
+    channels: List[str] = field(default_factory=list)
+    rows: int = 0
+    key_frames: int = 0
+    selected: Counter = field(default_factory=Counter)
+    selected_sweeps: int = 0
+    kept_per_channel: Counter = field(default_factory=Counter)
+    missing: List[str] = field(default_factory=list)
+    checked_files: bool = True
+
+    @property
+    def kept(self) -> int:
+        """int: Number of kept images."""
+        return len(self.paths)
+
+
+def table_path(root: str, version: str, table: str) -> str:
+    """Path of one table, ``<root>/<version>/<table>.json``.
+
+    Args:
+        root (str): The nuImages root (holds ``samples/`` and the version
+            folders).
+        version (str): Version folder, e.g. ``'v1.0-train'``.
+        table (str): Table name, e.g. ``'sample_data'``.
+
+    Returns:
+        str: The path.
+    """
+    return osp.join(root, version, f'{table}.json')
+
+
+def check_tables(root: str,
+                 version: str,
+                 tables: Sequence[str] = REQUIRED_TABLES) -> None:
+    """Raise a helpful error if a needed table file is absent.
+
+    Args:
+        root (str): The nuImages root.
+        version (str): Version folder, e.g. ``'v1.0-train'``.
+        tables (Sequence[str]): Table names to look for.
+            Defaults to :data:`REQUIRED_TABLES`.
+
+    Raises:
+        MissingTableError: Naming every missing file and what to download.
+    """
+    missing = [
+        table_path(root, version, t) for t in tables
+        if not osp.isfile(table_path(root, version, t))
+    ]
+    if missing:
+        raise MissingTableError(
+            f'nuImages table(s) not found: {", ".join(missing)}. Download '
+            f'the nuImages metadata (nuimages-v1.0-all-metadata.tgz from '
+            f'https://www.nuscenes.org/nuimages) and extract it into '
+            f'{root!r} so that {osp.join(root, version)!r} holds '
+            f'{", ".join(t + ".json" for t in tables)}; check --version.')
+
+
+def iter_json_array(
+        path: str,
+        chunk_bytes: int = 1 << 22,
+        on_progress: Optional[Callable[[int], None]] = None) -> Iterator[dict]:
+    """Yield the objects of a top-level JSON array one at a time.
+
+    Reads ``chunk_bytes`` at a time and decodes each element with
+    :meth:`json.JSONDecoder.raw_decode`, so memory holds one chunk (plus the
+    element that straddles it), never the whole array. Only arrays of
+    objects are accepted: that is what every nuImages table is.
+
+    Args:
+        path (str): The JSON file.
+        chunk_bytes (int): Bytes read per step. Defaults to 4 MiB.
+        on_progress (callable, optional): Called with the number of bytes
+            read after every read, e.g. ``tqdm.update``. Defaults to None.
+
+    Yields:
+        dict: One element of the array.
+
+    Raises:
+        NuImagesFormatError: The file is not a JSON array of objects; the
+            message names the file and the row index.
+    """
+    decoder = json.JSONDecoder()
+    utf8 = codecs.getincrementaldecoder('utf-8')()
+    with open(path, 'rb') as f:
+        buf, pos, eof = '', 0, False
+
+        def read_more():
+            nonlocal buf, pos, eof
+            data = f.read(chunk_bytes)
+            if on_progress is not None and data:
+                on_progress(len(data))
+            try:
+                text = utf8.decode(data, final=not data)
+            except UnicodeDecodeError as exc:
+                raise NuImagesFormatError(
+                    f'{path}: not UTF-8 text ({exc})') from exc
+            eof = not data
+            buf = buf[pos:] + text
+            pos = 0
+
+        def peek() -> str:
+            # Next non-whitespace character, '' at the end of the file.
+            nonlocal pos
+            while True:
+                pos = _WHITESPACE.match(buf, pos).end()
+                if pos < len(buf):
+                    return buf[pos]
+                if eof:
+                    return ''
+                read_more()
+
+        if peek() != '[':
+            raise NuImagesFormatError(
+                f'{path}: expected a JSON array ("[" ...), the format of '
+                f'every nuImages table; is the file complete?')
+        pos += 1
+        index = 0
+        closed = peek() == ']'
+        while not closed:
+            if peek() != '{':
+                raise NuImagesFormatError(
+                    f'{path}: row {index} is not a JSON object; the file '
+                    f'is damaged or not a nuImages table')
+            while True:
+                try:
+                    row, end = decoder.raw_decode(buf, pos)
+                    break
+                except json.JSONDecodeError as exc:
+                    if eof:
+                        raise NuImagesFormatError(
+                            f'{path}: malformed or truncated JSON in row '
+                            f'{index} ({exc.msg}); re-extract the '
+                            f'metadata') from exc
+                    if len(buf) - pos > _MAX_ROW_CHARS:
+                        raise NuImagesFormatError(
+                            f'{path}: row {index} is longer than '
+                            f'{_MAX_ROW_CHARS} characters; the file is '
+                            f'damaged') from exc
+                    read_more()
+            pos = end
+            yield row
+            index += 1
+            sep = peek()
+            if sep == ',':
+                pos += 1
+            elif sep == ']':
+                closed = True
+            else:
+                raise NuImagesFormatError(
+                    f'{path}: expected "," or "]" after row {index - 1}, '
+                    f'found {sep or "the end of the file"!r}; the file is '
+                    f'truncated or damaged')
+        pos += 1
+        if peek() != '':
+            raise NuImagesFormatError(
+                f'{path}: unexpected data after the closing "]"')
+
+
+def load_table(path: str) -> List[dict]:
+    """Load a small table whole (``sensor``, ``calibrated_sensor``).
+
+    Args:
+        path (str): The table file.
+
+    Returns:
+        list[dict]: Its rows.
+    """
+    return list(iter_json_array(path))
+
+
+def _field(row: dict, key: str, path: str, index: int):
+    try:
+        return row[key]
+    except KeyError:
+        raise NuImagesFormatError(
+            f'{path}: row {index} has no field {key!r} (fields: '
+            f'{sorted(row)}); expected the nuImages v1.0 schema') from None
+
+
+def load_channel_map(root: str, version: str) -> Dict[str, Tuple[str, str]]:
+    """Map ``calibrated_sensor`` tokens to ``(channel, modality)``.
+
+    Args:
+        root (str): The nuImages root.
+        version (str): Version folder, e.g. ``'v1.0-train'``.
+
+    Returns:
+        dict[str, tuple[str, str]]: ``calibrated_sensor.token`` to the
+        ``channel`` and ``modality`` of its sensor.
+    """
+    sensor_file = table_path(root, version, 'sensor')
+    sensors = {}
+    for i, row in enumerate(load_table(sensor_file)):
+        token, channel, modality = (
+            _field(row, k, sensor_file, i)
+            for k in ('token', 'channel', 'modality'))
+        sensors[token] = (channel, modality)
+    calib_file = table_path(root, version, 'calibrated_sensor')
+    channel_map = {}
+    for i, row in enumerate(load_table(calib_file)):
+        sensor_token = _field(row, 'sensor_token', calib_file, i)
+        if sensor_token not in sensors:
+            raise NuImagesFormatError(
+                f'{calib_file}: row {i} points to sensor {sensor_token!r}, '
+                f'which {sensor_file} does not hold; the tables come from '
+                f'different releases')
+        channel_map[_field(row, 'token', calib_file, i)] = \
+            sensors[sensor_token]
+    return channel_map
+
+
+def select_images(
+        root: str,
+        version: str = 'v1.0-train',
+        channels: Optional[Iterable[str]] = None,
+        sweeps: bool = False,
+        check_files: bool = True,
+        strict: bool = False,
+        chunk_bytes: int = 1 << 22,
+        on_progress: Optional[Callable[[int],
+                                       None]] = None) -> NuImagesSelection:
+    """Pick the camera images of a nuImages split.
+
+    Keeps the ``sample_data`` rows whose sensor channel is selected and
+    that are key frames (``is_key_frame``), or all of them with ``sweeps``.
+    ``sample_data.json`` is streamed (:func:`iter_json_array`).
+
+    Args:
+        root (str): The nuImages root.
+        version (str): Version folder. Defaults to ``'v1.0-train'``.
+        channels (Iterable[str], optional): Sensor channels to keep, e.g.
+            ``['CAM_FRONT', 'CAM_BACK']``. Defaults to None: every channel
+            whose sensor modality is ``camera``.
+        sweeps (bool): Keep the non-key-frame sweeps too.
+            Defaults to False.
+        check_files (bool): Look for every selected file under ``root``
+            and skip (count, log) those that are absent. Defaults to True.
+        strict (bool): With ``check_files``, raise instead of skipping
+            when files are absent. Defaults to False.
+        chunk_bytes (int): Read size of the streaming parser.
+            Defaults to 4 MiB.
+        on_progress (callable, optional): Called with the bytes of
+            ``sample_data.json`` read so far in each step. Defaults to None.
+
+    Returns:
+        NuImagesSelection: The kept paths (sorted) and the counts.
+
+    Raises:
+        MissingTableError: A needed table is absent.
+        NuImagesFormatError: A table does not follow the schema.
+        ValueError: An unknown channel was asked for.
+        FileNotFoundError: ``strict`` and image files are absent.
+    """
+    check_tables(root, version)
+    channel_map = load_channel_map(root, version)
+    known = sorted({ch for ch, _ in channel_map.values()})
+    if channels is None:
+        wanted = sorted({
+            ch
+            for ch, modality in channel_map.values() if modality == 'camera'
+        })
+    else:
+        wanted = sorted(set(channels))
+        unknown = [ch for ch in wanted if ch not in known]
+        if unknown:
+            raise ValueError(
+                f'unknown channel(s) {unknown}; '
+                f'{table_path(root, version, "sensor")} has {known}')
+    wanted_set = set(wanted)
+
+    result = NuImagesSelection(channels=wanted, checked_files=check_files)
+    sd_file = table_path(root, version, 'sample_data')
+    for i, row in enumerate(
+            iter_json_array(sd_file, chunk_bytes, on_progress)):
+        calib, filename, is_key = (
+            _field(row, k, sd_file, i) for k in _SAMPLE_DATA_FIELDS)
+        result.rows += 1
+        if is_key:
+            result.key_frames += 1
+        elif not sweeps:
+            continue
+        try:
+            channel = channel_map[calib][0]
+        except KeyError:
+            raise NuImagesFormatError(
+                f'{sd_file}: row {i} points to calibrated_sensor {calib!r}, '
+                f'which is not in '
+                f'{table_path(root, version, "calibrated_sensor")}; the '
+                f'tables come from different releases') from None
+        if channel not in wanted_set:
+            continue
+        result.selected[channel] += 1
+        result.selected_sweeps += not is_key
+        if check_files and not osp.isfile(osp.join(root, filename)):
+            result.missing.append(filename)
+            continue
+        result.paths.append(filename)
+        result.kept_per_channel[channel] += 1
+    result.paths.sort()
+    result.missing.sort()
+
+    if result.missing:
+        first = ', '.join(result.missing[:5])
+        msg = (f'{len(result.missing)} of {sum(result.selected.values())} '
+               f'selected images are missing under {root!r} (first: '
+               f'{first}); extract the nuImages samples/ (and sweeps/) '
+               f'archives there')
+        if strict:
+            raise FileNotFoundError(msg)
+        logger.warning('%s. They were skipped.', msg)
+    return result
+
+
+def nested_subsets(paths: Sequence[str],
+                   sizes: Iterable[int],
+                   seed: int = 0) -> Dict[int, List[str]]:
+    """Draw nested random subsets (5k in 18k in 35k ...) of a list.
+
+    The paths are sorted, shuffled once with ``random.Random(seed)``, and
+    each subset is a prefix of that one permutation, so smaller subsets lie
+    inside larger ones and a subset does not depend on which other sizes
+    were asked for.
+
+    Args:
+        paths (Sequence[str]): The full selection.
+        sizes (Iterable[int]): Subset sizes.
+        seed (int): Seed of the shuffle. Defaults to 0.
+
+    Returns:
+        dict[int, list[str]]: Size to its paths, each list sorted.
+
+    Raises:
+        SubsetTooLargeError: A size exceeds ``len(paths)`` (no capping).
+        ValueError: A size is not positive.
+    """
+    sizes = sorted(set(sizes))
+    bad = [n for n in sizes if n <= 0]
+    if bad:
+        raise ValueError(f'subset sizes must be positive, got {bad}')
+    too_large = [n for n in sizes if n > len(paths)]
+    if too_large:
+        raise SubsetTooLargeError(
+            f'subset size(s) {too_large} exceed the {len(paths)} selected '
+            f'images; add --sweeps or more --channels, or ask for smaller '
+            f'subsets')
+    order = sorted(paths)
+    random.Random(seed).shuffle(order)
+    return {n: sorted(order[:n]) for n in sizes}
+
+
+def subset_list_path(list_path: str, size: int) -> str:
+    """Name of a subset list: ``train.txt`` -> ``train_5000.txt``.
+
+    Args:
+        list_path (str): The full list file.
+        size (int): The subset size.
+
+    Returns:
+        str: ``<stem>_<size><ext>`` beside ``list_path``.
+    """
+    stem, ext = osp.splitext(list_path)
+    return f'{stem}_{size}{ext}'
+
+
+def write_list(path: str, lines: Iterable[str]) -> None:
+    """Write one path per line, atomically (temp file, then replace).
+
+    Args:
+        path (str): The list file; its folder is created if needed.
+        lines (Iterable[str]): The lines, without newlines.
+    """
+    from ..io import atomic_open
+    with atomic_open(path, 'w') as f:
+        for line in lines:
+            f.write(f'{line}\n')
+
+
+def _token(rng: random.Random) -> str:
+    return f'{rng.getrandbits(128):032x}'
+
+
+class _TableWriter:
+    """Streams rows out in the layout of the released tables."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.count = 0
+
+    def __enter__(self) -> '_TableWriter':
+        self.file = open(self.path, 'w', encoding='utf-8')
+        self.file.write('[\n')
+        return self
+
+    def write(self, row: dict) -> None:
+        if self.count:
+            self.file.write(',\n')
+        self.file.write(json.dumps(row, indent=0))
+        self.count += 1
+
+    def __exit__(self, *exc) -> None:
+        self.file.write('\n]\n')
+        self.file.close()
+
+
+def _write_table(path: str, rows: Iterable[dict]) -> int:
+    with _TableWriter(path) as writer:
+        for row in rows:
+            writer.write(row)
+    return writer.count
+
+
+def make_fake_tables(root: str,
+                     num_samples: int,
+                     version: str = 'v1.0-train',
+                     sweeps_per_sample: int = 2,
+                     channels: Sequence[str] = CAMERA_CHANNELS,
+                     seed: int = 0,
+                     write_images: bool = False) -> Dict[str, object]:
+    """Write a synthetic nuImages root (for tests and benchmarks only).
+
+    Each sample gets one key camera frame (channel drawn at random from
+    ``channels``, as nuImages has one key camera image per sample),
+    ``sweeps_per_sample`` camera sweeps of that channel and one
+    ``LIDAR_TOP`` key frame, so ``sample_data.json`` holds
+    ``num_samples * (2 + sweeps_per_sample)`` rows in the v1.0 schema.
+    Rows are written one at a time, so large roots (a million rows, to check
+    that the extractor scales linearly) need little memory.
+
+    Args:
+        root (str): Folder to write into (``<root>/<version>/*.json``).
+        num_samples (int): Number of samples.
+        version (str): Version folder. Defaults to ``'v1.0-train'``.
+        sweeps_per_sample (int): Camera sweeps per sample. Defaults to 2.
+        channels (Sequence[str]): Camera channels to draw from.
+            Defaults to :data:`CAMERA_CHANNELS`.
+        seed (int): Seed of tokens and channel draws. Defaults to 0.
+        write_images (bool): Also write a tiny JPEG for every camera row
+            (``samples/`` and ``sweeps/``). Defaults to False.
+
+    Returns:
+        dict: ``rows`` (sample_data rows), ``samples``, ``key_frames``
+        (camera and lidar), ``key_camera`` (by channel, a dict) and
+        ``sweeps`` (by channel, a dict).
+    """
+    rng = random.Random(seed)
+    channels = list(channels)
+    table_root = osp.join(root, version)
+    os.makedirs(table_root, exist_ok=True)
+    log_token = _token(rng)
+    sensor_rows, calib = [], {}
+    intrinsic = [[1266.4, 0.0, 816.3], [0.0, 1266.4, 491.5], [0.0, 0.0, 1.0]]
+    distortion = [-0.35, 0.16, 0.0, 0.0, -0.04]
+    for channel in channels + ['LIDAR_TOP']:
+        is_camera = channel != 'LIDAR_TOP'
+        sensor = dict(
+            token=_token(rng),
+            channel=channel,
+            modality='camera' if is_camera else 'lidar')
+        sensor_rows.append(sensor)
+        calib[channel] = dict(
+            token=_token(rng),
+            sensor_token=sensor['token'],
+            translation=[1.5, 0.0, 1.5],
+            rotation=[0.5, -0.5, 0.5, -0.5],
+            camera_intrinsic=intrinsic if is_camera else [],
+            camera_distortion=distortion if is_camera else [])
+    _write_table(osp.join(table_root, 'sensor.json'), sensor_rows)
+    _write_table(
+        osp.join(table_root, 'calibrated_sensor.json'), calib.values())
+    _write_table(
+        osp.join(table_root, 'log.json'), [
+            dict(
+                token=log_token,
+                logfile='n000-2018-01-01-00-00-00+0800',
+                vehicle='n000',
+                date_captured='2018-01-01',
+                location='singapore-onenorth')
+        ])
+
+    jpeg = None
+    if write_images:
+        from PIL import Image
+        buf = io.BytesIO()
+        Image.new('RGB', (16, 9), (90, 120, 150)).save(buf, 'JPEG')
+        jpeg = buf.getvalue()
+
+    key_camera, sweep_counts = Counter(), Counter()
+    start = 1514764800000000
+    with _TableWriter(osp.join(table_root, 'sample_data.json')) as data, \
+            _TableWriter(osp.join(table_root, 'sample.json')) as sample:
+        for s in range(num_samples):
+            channel = rng.choice(channels)
+            t0 = start + s * 10_000_000
+            sample_token = _token(rng)
+            cam = []
+            for k in range(-(sweeps_per_sample // 2),
+                           sweeps_per_sample - sweeps_per_sample // 2 + 1):
+                is_key = k == 0
+                ts = t0 + k * 500_000
+                folder = 'samples' if is_key else 'sweeps'
+                filename = (f'{folder}/{channel}/n000-2018-01-01-00-00-00'
+                            f'+0800__{channel}__{ts}.jpg')
+                cam.append(
+                    dict(
+                        token=_token(rng),
+                        sample_token=sample_token,
+                        ego_pose_token=_token(rng),
+                        calibrated_sensor_token=calib[channel]['token'],
+                        filename=filename,
+                        fileformat='jpg',
+                        width=1600,
+                        height=900,
+                        timestamp=ts,
+                        is_key_frame=is_key,
+                        next='',
+                        prev=''))
+                if is_key:
+                    key_camera[channel] += 1
+                else:
+                    sweep_counts[channel] += 1
+                if jpeg is not None:
+                    path = osp.join(root, filename)
+                    os.makedirs(osp.dirname(path), exist_ok=True)
+                    with open(path, 'wb') as f:
+                        f.write(jpeg)
+            for a, b in zip(cam, cam[1:]):
+                a['next'], b['prev'] = b['token'], a['token']
+            lidar = dict(
+                token=_token(rng),
+                sample_token=sample_token,
+                ego_pose_token=_token(rng),
+                calibrated_sensor_token=calib['LIDAR_TOP']['token'],
+                filename=(f'samples/LIDAR_TOP/n000-2018-01-01-00-00-00'
+                          f'+0800__LIDAR_TOP__{t0 + 3000}.pcd.bin'),
+                fileformat='pcd',
+                width=0,
+                height=0,
+                timestamp=t0 + 3000,
+                is_key_frame=True,
+                next='',
+                prev='')
+            for row in cam + [lidar]:
+                data.write(row)
+            sample.write(
+                dict(
+                    token=sample_token,
+                    timestamp=t0,
+                    log_token=log_token,
+                    key_camera_token=cam[sweeps_per_sample // 2]['token'],
+                    key_lidar_token=lidar['token']))
+    return dict(
+        rows=data.count,
+        samples=num_samples,
+        key_frames=2 * num_samples,
+        key_camera=dict(key_camera),
+        sweeps=dict(sweep_counts))
