@@ -17,6 +17,7 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m pip install --disable-pip-version-check -q -r requirements.txt
 	$(PY) -m pip install --disable-pip-version-check -q --no-deps --no-build-isolation -e .
 	$(PY) -c "import custom_modules, mmdet, mmselfsup; print('stack OK:', custom_modules.compat.install())"
+	@echo 'Installed in $(VENV). Enter it for python tools/... commands: source $(VENV)/bin/activate (tools/*.sh use it by themselves).'
 	@touch $@
 
 test: install

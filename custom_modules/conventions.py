@@ -2,36 +2,22 @@
 
 A transferred backbone only helps when fine-tuning feeds it what pretraining
 fed it: the same mean, std and channel order, and the same ResNet (depth,
-norm family, stem, style). :class:`PretrainConventions` is that record. It is
-built in one of four ways and compared in one:
-
-- :meth:`~PretrainConventions.from_model`: from a built model (the SwAV run
-  that writes it, the detector that checks it);
-- :meth:`~PretrainConventions.from_cfg`: from config dicts;
-- :meth:`~PretrainConventions.from_cfg_text`: from config *text*, e.g. the
-  ``meta['cfg']`` an mmengine checkpoint carries. The text is parsed with
-  :mod:`ast` and only literal values are read: nothing in it runs;
-- :meth:`~PretrainConventions.from_meta`: from a checkpoint's ``meta``
-  (``meta['pretrain_cfg']`` as written by this project, else
-  ``meta['cfg']`` as text).
-
-:meth:`~PretrainConventions.compare` lists the differences that matter.
+norm family, stem, style). :class:`PretrainConventions` is that record,
+built from a model, config dicts, config *text* (read with :mod:`ast`:
+nothing in it runs) or a checkpoint's ``meta``, and compared in one place.
 """
 import ast
 import dataclasses
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
-#: Norm layers that are interchangeable for transfer, by family.
-NORM_FAMILIES = {
-    'BN': 'BN',
-    'BN2d': 'BN',
-    'SyncBN': 'BN',
-    'MMSyncBN': 'BN',
-    'FrozenBN': 'BN',
-    'GN': 'GN',
-    'LN': 'LN',
-    'IN': 'IN',
-}
+#: Norm layers that are interchangeable for transfer (other names are their
+#: own family).
+NORM_FAMILIES = dict(BN2d='BN', SyncBN='BN', MMSyncBN='BN', FrozenBN='BN')
+
+
+#: Type of each non-numeric field of a recorded ``pretrain_cfg``.
+_TYPES = dict(
+    bgr_to_rgb=bool, depth=int, norm=str, stem=str, style=str, basis=str)
 
 
 class ConventionsError(ValueError):
@@ -49,10 +35,8 @@ def _floats(value: Any, key: str) -> Tuple[float, ...]:
 
 @dataclasses.dataclass(frozen=True)
 class PretrainConventions:
-    """Input and backbone conventions of a pretrained backbone.
-
-    Every field is optional: what a source does not record is None and is
-    not compared.
+    """Input and backbone conventions of a pretrained backbone; a field a
+    source does not record is None and is not compared.
 
     Args:
         mean (tuple[float], optional): Per-channel mean, 0-255 scale, in the
@@ -77,7 +61,6 @@ class PretrainConventions:
     style: Optional[str] = None
     basis: Optional[str] = None
 
-    # ------------------------------------------------------------ builders
     @classmethod
     def from_cfg(cls,
                  data_preprocessor: Optional[Mapping] = None,
@@ -102,11 +85,8 @@ class PretrainConventions:
 
     @classmethod
     def from_model(cls, model: Any) -> 'PretrainConventions':
-        """From a built model: its ``data_preprocessor`` and ``backbone``.
-
-        Wrappers (DDP...) are looked through; what a module does not expose
-        stays None.
-        """
+        """From a built (possibly wrapped) model's ``data_preprocessor`` and
+        ``backbone``; what they do not expose stays None."""
         from mmengine.model import is_model_wrapper
         model = model.module if is_model_wrapper(model) else model
         fields: Dict[str, Any] = {}
@@ -130,14 +110,12 @@ class PretrainConventions:
 
     @classmethod
     def from_cfg_text(cls, text: str) -> Optional['PretrainConventions']:
-        """From config text, read as data (see :func:`literal_config`).
-
-        ``model.data_preprocessor`` wins over a top-level
-        ``data_preprocessor``; the backbone is ``model.backbone``.
+        """From config text read as data (:func:`literal_config`):
+        ``model.data_preprocessor`` (else a top-level one) and
+        ``model.backbone``.
 
         Returns:
-            PretrainConventions or None: None when the text records neither
-            a data preprocessor nor a backbone.
+            PretrainConventions or None: None when the text records neither.
         """
         cfg = literal_config(text)
         model = cfg.get('model') if isinstance(cfg.get('model'), dict) else {}
@@ -163,22 +141,15 @@ class PretrainConventions:
         for key in ('mean', 'std'):
             if record.get(key) is not None:
                 fields[key] = _floats(record[key], key)
-        if record.get('bgr_to_rgb') is not None:
-            if not isinstance(record['bgr_to_rgb'], bool):
-                raise ConventionsError('bgr_to_rgb must be true or false, '
-                                       f'got {record["bgr_to_rgb"]!r}')
-            fields['bgr_to_rgb'] = record['bgr_to_rgb']
-        if record.get('depth') is not None:
-            if not isinstance(record['depth'], int):
+        for key, kind in _TYPES.items():
+            value = record.get(key)
+            if value is None:
+                continue
+            if not isinstance(value, kind) or (kind is int
+                                               and isinstance(value, bool)):
                 raise ConventionsError(
-                    f'depth must be an integer, got {record["depth"]!r}')
-            fields['depth'] = record['depth']
-        for key in ('norm', 'stem', 'style', 'basis'):
-            if record.get(key) is not None:
-                if not isinstance(record[key], str):
-                    raise ConventionsError(
-                        f'{key} must be a string, got {record[key]!r}')
-                fields[key] = record[key]
+                    f'{key} must be {kind.__name__}, got {value!r}')
+            fields[key] = value
         return cls(**fields)
 
     @classmethod
@@ -201,11 +172,9 @@ class PretrainConventions:
             return cls.from_cfg_text(text)
         return None
 
-    # ------------------------------------------------------------- output
     def to_dict(self) -> Dict[str, Any]:
         """The record for ``meta['pretrain_cfg']``: the fields that are set,
-        lists for mean/std, plus ``channel_order`` ('rgb'/'bgr') for
-        readers that use that name."""
+        lists for mean/std, and ``channel_order`` ('rgb'/'bgr')."""
         out = {
             k: list(v) if isinstance(v, tuple) else v
             for k, v in dataclasses.asdict(self).items() if v is not None
@@ -217,10 +186,8 @@ class PretrainConventions:
     def compare(self,
                 finetune: 'PretrainConventions',
                 rtol: float = 0.01) -> List[str]:
-        """The differences between this (pretraining) and ``finetune``.
-
-        Only fields set on both sides are compared; norms compare by family
-        (BN = SyncBN = FrozenBN; GN differs from BN).
+        """The differences between this (pretraining) and ``finetune``, over
+        the fields both set; norms compare by family (BN = SyncBN).
 
         Args:
             finetune (PretrainConventions): What fine-tuning uses.
@@ -263,7 +230,6 @@ class PretrainConventions:
         return problems
 
 
-# ------------------------------------------------------ config text as data
 class _NotLiteral(Exception):
     pass
 
@@ -311,13 +277,12 @@ def _partial(node: ast.AST) -> Any:
 
 
 def literal_config(text: str) -> Dict[str, Any]:
-    """Read the top-level ``name = value`` assignments of config text as
-    data.
+    """The top-level ``name = value`` assignments of config text, as data.
 
-    The text is parsed with :mod:`ast`, never executed: only literals,
-    lists, tuples, dicts and ``dict(...)`` calls of them are read; an
-    assignment (or a ``dict`` entry) holding anything else, and every other
-    statement (imports, calls, ``_base_`` inheritance...), is ignored.
+    The text is parsed with :mod:`ast`, never executed: literals, lists,
+    tuples, dicts and ``dict(...)`` calls of them are read; any other value
+    (or ``dict`` entry) and every other statement (imports, ``_base_``...)
+    is ignored.
 
     Args:
         text (str): Config text, e.g. ``checkpoint['meta']['cfg']``.

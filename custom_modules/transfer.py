@@ -1,32 +1,23 @@
-"""Pure logic of backbone transfer: which weights of a checkpoint load.
+"""Which weights of a checkpoint load into a backbone, as pure functions.
 
-Two things go wrong silently when a self-supervised backbone is fine-tuned in
-OpenMMLab:
-
-1. A checkpoint whose keys do not carry the expected prefix (``module.``,
-   ``encoder.``...) loads *nothing*: mmengine's ``Pretrained`` initializer
-   loads with ``strict=False`` and the detector trains from scratch.
-2. The detector normalises its input differently from the pretraining run
-   (BGR vs RGB, other mean/std) or builds a different backbone (stem, norm,
-   depth), and the transferred features are quietly degraded.
-
-:func:`match_state_dict` and :func:`verify_report` answer the first (the
-registered ``VerifiedPretrained`` initializer calls them);
-:class:`custom_modules.conventions.PretrainConventions` and
-``TransferCheckHook`` the second.
+mmengine's ``Pretrained`` initializer loads with ``strict=False``: a
+checkpoint whose keys carry another prefix (``module.``, ``encoder.``...)
+loads *nothing* and the detector silently trains from scratch.
+:func:`match_state_dict` and :func:`verify_report`, called by
+``VerifiedPretrained``, make that an error that says what to do. (A backbone
+fed other inputs than in pretraining is ``TransferCheckHook``'s business.)
 """
 import os.path as osp
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Mapping, Tuple
 
-#: Keys that a module may lack in a checkpoint without it being an error:
-#: BatchNorm's step counter is not written by every converter (torchvision
-#: and detectron2 checkpoints have none) and is unused unless momentum=None.
+#: Keys a module may lack in a checkpoint: BatchNorm's step counter (absent
+#: from torchvision and detectron2 files, unused unless momentum=None).
 IGNORED_MISSING_SUFFIXES = ('num_batches_tracked', )
 
-#: Known key prefixes of other formats and how to fix them: (prefix, fix).
-#: The first prefix that starts a key of the checkpoint wins.
+#: Key prefixes of other formats and how to fix them; the first that starts
+#: a key of the checkpoint wins.
 PREFIX_HINTS: Tuple[Tuple[str, str], ...] = (
     ('module.encoder_q.',
      'a MoCo checkpoint: convert with tools/model_converters/convert.py '
@@ -53,7 +44,7 @@ class TransferError(RuntimeError):
 class KeyReport:
     """What loading a state dict into a module would do.
 
-    Attributes:
+    Args:
         matched (list[str]): Module keys found in the checkpoint with the
             same shape (these are loaded).
         missing (list[str]): Module keys absent from the checkpoint.
@@ -99,11 +90,9 @@ class KeyReport:
 
 
 def group_keys(keys: Iterable[str], depth: int = 2, limit: int = 8) -> str:
-    """Summarise keys by their first ``depth`` components with counts.
-
+    """Keys summarised by their first ``depth`` components with counts:
     ``['layer1.0.conv1.weight', 'layer1.0.bn1.weight', 'conv1.weight']``
-    gives ``'layer1.0.* (2), conv1.weight'``.
-    """
+    gives ``'layer1.0.* (2), conv1.weight'``, at most ``limit`` groups."""
     counts: Counter = Counter()
     full = set()
     for k in keys:
@@ -144,8 +133,8 @@ def suggest_fix(keys: Iterable[str], prefix: str) -> str:
 
 
 def extract_state_dict(checkpoint: Any) -> Mapping[str, Any]:
-    """The state dict of a loaded checkpoint (``state_dict``/``model`` or
-    the mapping itself)."""
+    """The ``state_dict`` (or ``model``) of a loaded checkpoint, else the
+    mapping itself."""
     if not isinstance(checkpoint, Mapping):
         raise TransferError(
             f'a checkpoint must be a dict, got {type(checkpoint).__name__}')
@@ -161,12 +150,11 @@ def match_state_dict(module_state: Mapping[str, Any],
     """Compare a module's state dict with a checkpoint's, under a prefix.
 
     Args:
-        module_state (Mapping): ``module.state_dict()`` (tensors or anything
-            with ``.shape``).
+        module_state (Mapping): ``module.state_dict()`` (anything with
+            ``.shape``).
         file_state (Mapping): The checkpoint's state dict (full keys).
-        prefix (str): Prefix of the module's weights in the file, e.g.
-            ``'backbone.'``; ``''`` takes every key. Defaults to
-            ``'backbone.'``.
+        prefix (str): Prefix of the module's weights in the file; ``''``
+            takes every key. Defaults to ``'backbone.'``.
 
     Returns:
         KeyReport: Matched / missing / unexpected / mismatched keys.

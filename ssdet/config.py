@@ -1,4 +1,6 @@
-"""Config handling shared by ``tools/train.py`` and ``tools/test.py``."""
+"""Config handling shared by the tools that load a config (``train.py``,
+``test.py``, the benchmark and the detection comparison): loading, and
+``--cfg-options`` checked for typos before they are merged."""
 import difflib
 import os.path as osp
 from typing import Any, Dict, Optional
@@ -51,11 +53,14 @@ def check_cfg_options(cfg: Config, options: Optional[Dict[str, Any]]) -> None:
             break
 
 
-def apply_cli_options(cfg: Config,
-                      config_path: str,
-                      work_dir: Optional[str] = None,
+def merge_cfg_options(cfg: Config,
                       cfg_options: Optional[Dict[str, Any]] = None) -> Config:
-    """Merge ``--cfg-options`` and pick the work dir, as mmdet's tools do."""
+    """Merge ``--cfg-options`` into ``cfg`` after :func:`check_cfg_options`.
+
+    Raises:
+        ConfigKeyError: A key looks like a typo, or cannot be set from the
+            command line (it lies below a value that is not a dict).
+    """
     check_cfg_options(cfg, cfg_options)
     if cfg_options:
         try:
@@ -68,6 +73,15 @@ def apply_cli_options(cfg: Config,
                 'not a dict cannot be set from the command line; write a '
                 'small config that inherits this one and sets the value.'
             ) from e
+    return cfg
+
+
+def apply_cli_options(cfg: Config,
+                      config_path: str,
+                      work_dir: Optional[str] = None,
+                      cfg_options: Optional[Dict[str, Any]] = None) -> Config:
+    """Merge ``--cfg-options`` and pick the work dir, as mmdet's tools do."""
+    merge_cfg_options(cfg, cfg_options)
     if work_dir is not None:
         cfg.work_dir = work_dir
     elif cfg.get('work_dir', None) is None:
@@ -77,7 +91,12 @@ def apply_cli_options(cfg: Config,
 
 
 def load_config(path: str) -> Config:
-    """Load a config with a clear error for a missing file."""
+    """Load a config file, or an upstream config by name
+    (``mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py``), with a clear
+    error for a missing file."""
+    if '::' in path:
+        from mmengine.hub import get_config
+        return get_config(path)
     if not osp.isfile(path):
         raise FileNotFoundError(
             f'config {path} not found (configs live under configs/, e.g. '

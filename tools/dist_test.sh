@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Usage: tools/dist_test.sh CONFIG CHECKPOINT GPUS [test.py args...]
 # Multi-node: NNODES, NODE_RANK, MASTER_ADDR and PORT as for torchrun.
+# On a machine without CUDA, GPUS processes run on the CPU with gloo.
+# PYTHON: the project's .venv by default (tools/env.sh).
 set -euo pipefail
+source "$(dirname "$0")/env.sh"
 
 CONFIG=$1
 CHECKPOINT=$2
@@ -10,16 +13,19 @@ NNODES=${NNODES:-1}
 NODE_RANK=${NODE_RANK:-0}
 PORT=${PORT:-29500}
 MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
-PYTHON=${PYTHON:-python}
 
-PYTHONPATH="$(dirname "$0")/..":${PYTHONPATH:-} \
+# What keeps CONFIG from running on this machine, said once before any
+# process starts rather than by every process under torchrun's report.
+LOCAL_WORLD_SIZE=$GPUS "$PYTHON" "$TOOLS/test.py" "$CONFIG" "$CHECKPOINT" \
+    --launcher pytorch --preflight "${@:4}"
+
 "$PYTHON" -m torch.distributed.run \
     --nnodes="$NNODES" \
     --node_rank="$NODE_RANK" \
     --master_addr="$MASTER_ADDR" \
     --nproc_per_node="$GPUS" \
     --master_port="$PORT" \
-    "$(dirname "$0")/test.py" \
+    "$TOOLS/test.py" \
     "$CONFIG" \
     "$CHECKPOINT" \
     --launcher pytorch "${@:4}"

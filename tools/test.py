@@ -15,7 +15,9 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import custom_modules  # noqa: F401  (installs the compat layer first)
-from custom_modules.compat.launch import LaunchError, prepare_launch
+from custom_modules.compat.launch import (LaunchError, check_launch,
+                                          exit_with_error, local_world_size,
+                                          prepare_launch)
 from ssdet.config import ConfigKeyError, apply_cli_options, load_config
 from ssdet.io import atomic_write_text
 
@@ -46,6 +48,13 @@ def parse_args():
         choices=['none', 'pytorch', 'slurm', 'mpi'],
         default='none',
         help='job launcher')
+    parser.add_argument(
+        '--preflight',
+        action='store_true',
+        help='only check that this machine can run the config with this '
+        '--launcher and its number of processes here (LOCAL_WORLD_SIZE for '
+        'pytorch), then exit; tools/dist_test.sh does so before it starts '
+        'the processes')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
@@ -60,9 +69,17 @@ def main():
         cfg = load_config(args.config)
         cfg.launcher = args.launcher
         apply_cli_options(cfg, args.config, args.work_dir, args.cfg_options)
+        check_launch(
+            cfg,
+            args.launcher,
+            local_world_size(args.launcher),
+            cfg_options=args.cfg_options,
+            training=False)
+        if args.preflight:
+            return
         prepare_launch(cfg, args.launcher)
     except (ConfigKeyError, LaunchError, FileNotFoundError) as e:
-        sys.exit(f'error: {e}')
+        exit_with_error(f'error: {e}', args.launcher)
     cfg.load_from = args.checkpoint
 
     if args.show_dir:

@@ -14,7 +14,9 @@ from mmengine.runner import Runner
 
 import custom_modules  # noqa: F401  (installs the compat layer first)
 from custom_modules.compat.checkpoint import UnsafeCheckpointError
-from custom_modules.compat.launch import LaunchError, check_amp, prepare_launch
+from custom_modules.compat.launch import (LaunchError, check_launch,
+                                          exit_with_error, local_world_size,
+                                          prepare_launch)
 from custom_modules.engine.hooks import SwAVCollapseError
 from custom_modules.transfer import TransferError
 from ssdet.config import ConfigKeyError, apply_cli_options, load_config
@@ -46,6 +48,13 @@ def parse_args():
         choices=['none', 'pytorch', 'slurm', 'mpi'],
         default='none',
         help='job launcher')
+    parser.add_argument(
+        '--preflight',
+        action='store_true',
+        help='only check that this machine can run the config with this '
+        '--launcher and its number of processes here (LOCAL_WORLD_SIZE for '
+        'pytorch), then exit; tools/dist_train.sh does so before it starts '
+        'the processes')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
@@ -58,13 +67,20 @@ def main():
         cfg = load_config(args.config)
         cfg.launcher = args.launcher
         apply_cli_options(cfg, args.config, args.work_dir, args.cfg_options)
+        check_launch(
+            cfg,
+            args.launcher,
+            local_world_size(args.launcher),
+            amp=args.amp,
+            cfg_options=args.cfg_options)
+        if args.preflight:
+            return
         if args.amp:
             cfg.optim_wrapper.type = 'AmpOptimWrapper'
             cfg.optim_wrapper.loss_scale = 'dynamic'
-        check_amp(cfg.optim_wrapper.get('type') == 'AmpOptimWrapper')
         prepare_launch(cfg, args.launcher)
     except (ConfigKeyError, LaunchError, FileNotFoundError) as e:
-        sys.exit(f'error: {e}')
+        exit_with_error(f'error: {e}', args.launcher)
 
     if args.resume == 'auto':
         cfg.resume = True

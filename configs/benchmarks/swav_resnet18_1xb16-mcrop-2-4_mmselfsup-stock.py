@@ -1,5 +1,5 @@
 # Benchmark baseline: the stock mmselfsup SwAV config at the size of
-# configs/swav/swav_resnet18_1xb16-mcrop-2-4-coslr-4e_synthetic-64-32_64p.py
+# configs/swav/swav_resnet18_1xb16-mcrop-2-4-coslr-3e_synthetic-64-32_64p.py
 # (ResNet-18 with BN, 64 prototypes, 2 x 64 + 4 x 32 px crops, batch 16, a
 # queue of 128 and prototypes frozen for 50 iterations). Everything else is
 # upstream's: SwAVModel/SwAVHead/SwAVLoss, the stock SwAVHook, LARS with its

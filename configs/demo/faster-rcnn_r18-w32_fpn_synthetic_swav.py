@@ -1,6 +1,7 @@
-# The demo's detector fine-tuned from a SwAV backbone, with the budget of
-# faster-rcnn_r18-w32_fpn_synthetic.py (from scratch) so that the two
-# compare.
+# The demo's detector fine-tuned from a SwAV backbone:
+# faster-rcnn_r18_fpn_synthetic_swav.py on the half-width ResNet-18 of
+# faster-rcnn_r18-w32_fpn_synthetic.py (from scratch), with the same budget
+# so that the two compare.
 # The backbone is verified key by key when loaded (VerifiedPretrained) and
 # checked against the pretraining's mean/std/channel order/stem
 # (TransferCheckHook). Give the checkpoint on the command line:
@@ -9,16 +10,8 @@
 #     --cfg-options model.backbone.init_cfg.checkpoint=work_dirs/swav/N.pth
 # (an mmselfsup checkpoint, backbone.*/neck.*/head.* keys, or a converted
 # backbone.*-only one) of a ResNet-18 with 32 base channels.
-# The pretrained-init lines repeat faster-rcnn_r18_fpn_synthetic_swav.py:
-# inheriting the from-scratch config is what keeps the two budgets equal,
-# and mmengine refuses a `model` key in two bases.
-_base_ = './faster-rcnn_r18-w32_fpn_synthetic.py'
+_base_ = './faster-rcnn_r18_fpn_synthetic_swav.py'
+
 model = dict(
-    backbone=dict(
-        init_cfg=dict(
-            _delete_=True,
-            type='VerifiedPretrained',
-            checkpoint=None,
-            prefix='backbone.')))
-optim_wrapper = dict(constructor='TrainableOptimWrapperConstructor')
-custom_hooks = [dict(type='TransferCheckHook', on_mismatch='error')]
+    backbone=dict(stem_channels=32, base_channels=32),
+    neck=dict(in_channels=[32, 64, 128, 256]))

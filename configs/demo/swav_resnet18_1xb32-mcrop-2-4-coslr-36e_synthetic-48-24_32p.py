@@ -25,41 +25,18 @@ model = dict(
 color_aug = dict(
     type='Compose',
     transforms=[
-        dict(
-            type='RandomApply',
-            transforms=[
-                dict(
-                    type='ColorJitter',
-                    brightness=0.8,
-                    contrast=0.8,
-                    saturation=0.8,
-                    hue=0.2,
-                    backend='cv2')
-            ],
-            prob=0.8),
-        dict(
-            type='RandomGrayscale',
-            prob=0.2,
-            keep_channels=True,
-            channel_weights=(0.114, 0.587, 0.2989)),
-        dict(
-            type='RandomGaussianBlur', sigma_min=0.03, sigma_max=0.6,
-            prob=0.5),
-        dict(type='RandomFlip', prob=0.5),
+        dict(t, sigma_min=0.03, sigma_max=0.6)
+        if t.type == 'RandomGaussianBlur' else t
+        for t in _base_.color_aug.transforms
     ])
-crop_large = dict(
-    type='RandomResizedCrop', size=48, scale=(0.4, 1.), backend='pillow')
-crop_small = dict(
-    type='RandomResizedCrop', size=24, scale=(0.2, 0.4), backend='pillow')
+crop_large = dict(_base_.crop_large, size=48, scale=(0.4, 1.))
+crop_small = dict(_base_.crop_small, size=24, scale=(0.2, 0.4))
 train_dataloader = dict(
     batch_size=32,
     dataset=dict(pipeline=[
-        dict(type='LoadImageFromFileOrSkip'),
-        dict(
-            type='MultiView',
-            num_views={{_base_.num_crops}},
-            transforms=[[crop_large, color_aug], [crop_small, color_aug]]),
-        dict(type='PackSelfSupInputs', meta_keys=['img_path'])
+        dict(t, transforms=[[crop_large, color_aug], [crop_small, color_aug]])
+        if t.type == 'MultiView' else t
+        for t in _base_.train_dataloader.dataset.pipeline
     ]))
 
 max_epochs = 36
@@ -84,13 +61,6 @@ custom_hooks = [
         type='SwAVQueueHook',
         queue_length=0,
         frozen_layers_cfg=dict(prototypes=30)),
-    dict(
-        type='SwAVCollapseGuardHook',
-        warmup_iters=100,
-        patience=100,
-        tolerance=0.01,
-        stop=False),
-    dict(type='PretrainMetaHook'),
-    dict(type='SkippedImagesReportHook'),
+    *_base_.custom_hooks[1:]
 ]
 default_hooks = dict(checkpoint=dict(interval=4, max_keep_ckpts=1))

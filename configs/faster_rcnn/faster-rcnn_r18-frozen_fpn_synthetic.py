@@ -3,6 +3,5 @@
 _base_ = '../demo/faster-rcnn_r18_fpn_synthetic_swav.py'
 model = dict(
     backbone=dict(
-        frozen_stages=4,
-        norm_cfg=dict(type='BN', requires_grad=False),
+        frozen_stages=4, norm_cfg=dict(type='BN', requires_grad=False),
         norm_eval=True))

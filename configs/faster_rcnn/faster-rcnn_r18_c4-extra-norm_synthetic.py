@@ -1,48 +1,23 @@
 # Demo (R18, synthetic, SwAV backbone): C4 Faster R-CNN whose res5 RoI head
-# ends with an extra BN (MoCo's Res5ROIHeadsExtraNorm). res5 loads from the
-# same checkpoint:
+# ends with an extra BN (MoCo's Res5ROIHeadsExtraNorm), the R18 size of
+# faster-rcnn_r50_c4-extra-norm_1x_nyu.py. res5 loads from the same
+# checkpoint:
 #   --cfg-options model.backbone.init_cfg.checkpoint=CKPT \
 #                 model.roi_head.shared_head.init_cfg.checkpoint=CKPT
-_base_ = '../demo/faster-rcnn_r18_fpn_synthetic_swav.py'
+_base_ = [
+    '../demo/faster-rcnn_r18_fpn_synthetic_swav.py',
+    '../_base_/models/faster-rcnn_c4-extra-norm.py'
+]
 model = dict(
-    backbone=dict(
-        num_stages=3,
-        strides=(1, 2, 2),
-        dilations=(1, 1, 1),
-        out_indices=(2, )),
     neck=None,
-    rpn_head=dict(
-        in_channels=256,
-        feat_channels=256,
-        anchor_generator=dict(scales=[2, 4, 8, 16, 32], strides=[16])),
+    backbone=_base_.c4_backbone,
+    rpn_head=dict(_base_.c4_rpn_head, in_channels=256, feat_channels=256),
     roi_head=dict(
         shared_head=dict(
-            type='ResLayerWithExtraNorm',
+            _base_.c4_shared_head,
             depth=18,
-            stage=3,
-            stride=2,
             norm_cfg=dict(type='BN', requires_grad=True),
-            norm_eval=False,
-            extra_norm_cfg=dict(type='BN', requires_grad=True),
-            init_cfg=dict(
-                type='VerifiedPretrained', checkpoint=None,
-                prefix='backbone.')),
+            norm_eval=False),
         bbox_roi_extractor=dict(
-            roi_layer=dict(output_size=14),
-            out_channels=256,
-            featmap_strides=[16]),
-        bbox_head=dict(
-            _delete_=True,
-            type='BBoxHead',
-            with_avg_pool=True,
-            roi_feat_size=7,
-            in_channels=512,
-            num_classes=5,
-            bbox_coder=dict(
-                type='DeltaXYWHBBoxCoder',
-                target_means=[0., 0., 0., 0.],
-                target_stds=[0.1, 0.1, 0.2, 0.2]),
-            reg_class_agnostic=False,
-            loss_cls=dict(
-                type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0),
-            loss_bbox=dict(type='L1Loss', loss_weight=1.0))))
+            _base_.c4_bbox_roi_extractor, out_channels=256),
+        bbox_head=dict(_base_.c4_bbox_head, in_channels=512, num_classes=5)))

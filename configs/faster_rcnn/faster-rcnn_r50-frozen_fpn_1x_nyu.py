@@ -3,6 +3,5 @@
 _base_ = './faster-rcnn_r50_fpn_1x_nyu.py'
 model = dict(
     backbone=dict(
-        frozen_stages=4,
-        norm_cfg=dict(type='BN', requires_grad=False),
+        frozen_stages=4, norm_cfg=dict(type='BN', requires_grad=False),
         norm_eval=True))

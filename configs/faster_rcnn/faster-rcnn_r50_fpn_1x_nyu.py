@@ -28,15 +28,10 @@ custom_imports = dict(imports=['custom_modules'], allow_failed_imports=False)
 model = dict(
     backbone=dict(
         init_cfg=dict(
-            _delete_=True,
-            type='VerifiedPretrained',
-            checkpoint=None,
-            prefix='backbone.')),
+            type='VerifiedPretrained', checkpoint=None, prefix='backbone.')),
     roi_head=dict(bbox_head=dict(num_classes=100)))  # nyu_classes.txt
 
 optim_wrapper = {{_base_.lr_uniform}}
-val_evaluator = dict(classwise=True)
-test_evaluator = dict(classwise=True)
 default_hooks = dict(
     # Stop at the first NaN/inf loss, keeping the last good checkpoint;
     # reseed every epoch so that --resume continues exactly.
@@ -44,3 +39,10 @@ default_hooks = dict(
     epoch_seed=dict(type='EpochSeedHook'),
     checkpoint=dict(save_best='coco/bbox_mAP_50', rule='greater'))
 custom_hooks = [dict(type='TransferCheckHook', on_mismatch='error')]
+# Scalars go to TensorBoard (work_dir/<timestamp>/vis_data) as well as to
+# the log files (tools/analysis/plot_curves.py reads those).
+vis_backends = [
+    dict(type='LocalVisBackend'),
+    dict(type='TensorboardVisBackend')
+]
+visualizer = dict(vis_backends=vis_backends)

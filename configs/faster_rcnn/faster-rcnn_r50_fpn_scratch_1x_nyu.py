@@ -3,7 +3,5 @@
 _base_ = './faster-rcnn_r50_fpn_1x_nyu.py'
 model = dict(
     backbone=dict(
-        init_cfg=None,
-        frozen_stages=-1,
-        norm_cfg=dict(type='BN', requires_grad=True),
-        norm_eval=False))
+        init_cfg=None, frozen_stages=-1, norm_eval=False,
+        norm_cfg=dict(type='BN', requires_grad=True)))

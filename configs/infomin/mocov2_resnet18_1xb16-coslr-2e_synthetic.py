@@ -24,30 +24,22 @@ model = dict(
     neck=dict(in_channels=512, hid_channels=512, out_channels=128))
 
 crop_size = 32
+# The recipe's crop (at 32 px), flip, colour jitter (at MoCo v1's strength)
+# and grayscale; no blur, no RandAugment.
 view_pipeline = [
+    dict(_base_.view_pipeline[0], size=crop_size),
+    _base_.view_pipeline[1],
     dict(
-        type='RandomResizedCrop',
-        size=crop_size,
-        scale=(0.2, 1.),
-        backend='pillow'),
-    dict(type='RandomFlip', prob=0.5),
-    dict(
-        type='RandomApply',
+        _base_.view_pipeline[2],
         transforms=[
             dict(
-                type='ColorJitter',
+                _base_.view_pipeline[2].transforms[0],
                 brightness=0.4,
                 contrast=0.4,
                 saturation=0.4,
-                hue=0.1,
-                backend='cv2')
-        ],
-        prob=0.8),
-    dict(
-        type='RandomGrayscale',
-        prob=0.2,
-        keep_channels=True,
-        channel_weights=(0.114, 0.587, 0.2989)),
+                hue=0.1)
+        ]),
+    _base_.view_pipeline[-1],
 ]
 train_dataloader = dict(
     batch_size=16,

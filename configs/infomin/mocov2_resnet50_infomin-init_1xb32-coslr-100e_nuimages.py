@@ -52,32 +52,18 @@ infomin_randaug_policies = [
     dict(type='mmcls.Posterize', magnitude_range=(0, 4)),
     dict(type='mmcls.Solarize', magnitude_range=(0, 256)),
     dict(type='mmcls.SolarizeAdd', magnitude_range=(0, 110)),
-    dict(
-        type='mmcls.ColorTransform',
-        magnitude_range=(-0.9, 0.9),
-        random_negative_prob=0.),
-    dict(
-        type='mmcls.Contrast',
-        magnitude_range=(-0.9, 0.9),
-        random_negative_prob=0.),
-    dict(
-        type='mmcls.Brightness',
-        magnitude_range=(-0.9, 0.9),
-        random_negative_prob=0.),
-    dict(
-        type='mmcls.Sharpness',
-        magnitude_range=(-0.9, 0.9),
-        random_negative_prob=0.),
-    dict(type='mmcls.Shear', magnitude_range=(0, 0.3), direction='horizontal'),
-    dict(type='mmcls.Shear', magnitude_range=(0, 0.3), direction='vertical'),
-    dict(
-        type='mmcls.Translate',
-        magnitude_range=(0, 0.45),
-        direction='horizontal'),
-    dict(
-        type='mmcls.Translate',
-        magnitude_range=(0, 0.45),
-        direction='vertical'),
+    *[
+        dict(
+            type=f'mmcls.{op}',
+            magnitude_range=(-0.9, 0.9),
+            random_negative_prob=0.)
+        for op in ('ColorTransform', 'Contrast', 'Brightness', 'Sharpness')
+    ],
+    *[
+        dict(type=f'mmcls.{op}', magnitude_range=(0, m), direction=d)
+        for op, m in (('Shear', 0.3), ('Translate', 0.45))
+        for d in ('horizontal', 'vertical')
+    ],
 ]
 # Images are BGR here: the fill is the ImageNet mean (PyContrast's img_mean
 # (124, 116, 104) in RGB) in BGR order.
@@ -90,6 +76,8 @@ randaug = dict(
     total_level=10,
     hparams=dict(pad_val=[104, 116, 124], interpolation='bicubic'))
 crop_size = 224
+# ColorJitter with OpenCV instead of mmselfsup's default Pillow: 4x faster
+# per crop, pixels within +-1 (hue +-5; docs/benchmarks.md).
 view_pipeline = [
     dict(
         type='RandomResizedCrop',
@@ -99,18 +87,11 @@ view_pipeline = [
     dict(type='RandomFlip', prob=0.5),
     dict(
         type='RandomApply',
+        prob=0.8,
         transforms=[
-            dict(
-                type='ColorJitter',
-                brightness=0.8,
-                contrast=0.8,
-                saturation=0.8,
-                hue=0.2,
-                # OpenCV instead of mmselfsup's default Pillow: 4x faster
-                # per crop, pixels within +-1 (hue +-5; docs/benchmarks.md)
-                backend='cv2')
-        ],
-        prob=0.8),
+            dict(type='ColorJitter', brightness=0.8, contrast=0.8,
+                 saturation=0.8, hue=0.2, backend='cv2')
+        ]),
     dict(type='RandomGaussianBlur', sigma_min=0.1, sigma_max=2.0, prob=0.5),
     randaug,
     dict(
@@ -168,5 +149,12 @@ custom_hooks = [
     dict(type='PretrainMetaHook'),
     dict(type='SkippedImagesReportHook'),
 ]
+# Scalars go to TensorBoard (work_dir/<timestamp>/vis_data) as well as to
+# the log files (tools/analysis/plot_curves.py reads those).
+vis_backends = [
+    dict(type='LocalVisBackend'),
+    dict(type='TensorboardVisBackend')
+]
+visualizer = dict(vis_backends=vis_backends)
 # 1 GPU x 32 images; the lr is not rescaled for other batch sizes.
 auto_scale_lr = dict(enable=False, base_batch_size=32)

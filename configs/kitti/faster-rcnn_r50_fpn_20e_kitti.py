@@ -20,9 +20,9 @@
 _base_ = [
     'mmdet::_base_/models/faster-rcnn_r50_fpn.py',
     '../_base_/datasets/kitti_2d.py',
+    'mmdet::_base_/schedules/schedule_20e.py',
     'mmdet::_base_/default_runtime.py',
 ]
-custom_imports = dict(imports=['custom_modules'], allow_failed_imports=False)
 
 model = dict(
     backbone=dict(
@@ -30,34 +30,19 @@ model = dict(
         norm_cfg=dict(type='BN', requires_grad=False),
         norm_eval=True,
         init_cfg=dict(
-            _delete_=True,
-            type='VerifiedPretrained',
-            checkpoint=None,
-            prefix='backbone.')),
+            type='VerifiedPretrained', checkpoint=None, prefix='backbone.')),
     roi_head=dict(bbox_head=dict(num_classes=7)))  # kitti_2d.py classes
 
 train_dataloader = dict(batch_size=6)
 
 max_epochs = 20
-train_cfg = dict(
-    type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=4)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
-
+train_cfg = dict(max_epochs=max_epochs, val_interval=4)
 # Frozen parameters stay out of the optimizer; the groups are logged.
 optim_wrapper = dict(
-    type='OptimWrapper',
     constructor='TrainableOptimWrapperConstructor',
-    optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=5e-4))
-param_scheduler = [
-    dict(
-        type='MultiStepLR',
-        begin=0,
-        end=max_epochs,
-        by_epoch=True,
-        milestones=[12],
-        gamma=0.1)
-]
+    optimizer=dict(lr=0.01, weight_decay=5e-4))
+# mmdet's 20e schedule without its warm-up, one step after epoch 12
+param_scheduler = [dict(_base_.param_scheduler[1], milestones=[12])]
 
 default_hooks = dict(
     # Stop at the first NaN/inf loss, keeping the last good checkpoint;
@@ -65,11 +50,14 @@ default_hooks = dict(
     nan_guard=dict(type='NonFiniteLossHook'),
     epoch_seed=dict(type='EpochSeedHook'),
     checkpoint=dict(
-        type='CheckpointHook',
-        interval=4,
-        max_keep_ckpts=3,
-        save_best='kitti/mAP',
-        rule='greater'))
+        interval=4, max_keep_ckpts=3, save_best='kitti/mAP', rule='greater'))
 custom_hooks = [dict(type='TransferCheckHook', on_mismatch='error')]
+# Scalars go to TensorBoard (work_dir/<timestamp>/vis_data) as well as to
+# the log files (tools/analysis/plot_curves.py reads those).
+vis_backends = [
+    dict(type='LocalVisBackend'),
+    dict(type='TensorboardVisBackend')
+]
+visualizer = dict(vis_backends=vis_backends)
 # The recipe's lr belongs to 6 images a batch.
 auto_scale_lr = dict(enable=False, base_batch_size=6)

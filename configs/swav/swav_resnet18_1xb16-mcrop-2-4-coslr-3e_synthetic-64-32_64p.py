@@ -18,23 +18,20 @@ model = dict(
             epsilon=0.03,
             temperature=0.2)))
 
-crop_large = dict(
-    type='RandomResizedCrop', size=64, scale=(0.14, 1.), backend='pillow')
-crop_small = dict(
-    type='RandomResizedCrop', size=32, scale=(0.05, 0.14), backend='pillow')
+crop_large = dict(_base_.crop_large, size=64)
+crop_small = dict(_base_.crop_small, size=32)
 train_dataloader = dict(
     batch_size=16,
     num_workers=2,
     dataset=dict(
         data_root='data/synthetic/unlabeled/',
         pipeline=[
-            dict(type='LoadImageFromFileOrSkip'),
             dict(
-                type='MultiView',
+                t,
                 num_views=num_crops,
-                transforms=[[crop_large, {{_base_.color_aug}}],
-                            [crop_small, {{_base_.color_aug}}]]),
-            dict(type='PackSelfSupInputs', meta_keys=['img_path'])
+                transforms=[[crop_large, _base_.color_aug],
+                            [crop_small, _base_.color_aug]])
+            if t.type == 'MultiView' else t for t in _base_.train_pipeline
         ]))
 
 max_epochs = 3
@@ -44,16 +41,10 @@ optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='SGD', lr=0.05, weight_decay=1e-6, momentum=0.9))
 param_scheduler = [
-    dict(
-        type='CosineAnnealingLR',
-        T_max=max_epochs,
-        eta_min=6e-4,
-        by_epoch=True,
-        begin=0,
-        end=max_epochs,
-        convert_to_iter_based=True)
+    dict(_base_.param_scheduler[0], T_max=max_epochs, end=max_epochs)
 ]
 
+# The queue hook, the collapse guard (logging only), then the base's hooks.
 custom_hooks = [
     dict(
         type='SwAVQueueHook',
@@ -62,14 +53,8 @@ custom_hooks = [
         adaptive_loss_ratio=0.9,
         adaptive_patience=20,
         frozen_layers_cfg=dict(prototypes=10)),
-    dict(
-        type='SwAVCollapseGuardHook',
-        warmup_iters=100,
-        patience=100,
-        tolerance=0.01,
-        stop=False),
-    dict(type='PretrainMetaHook'),
-    dict(type='SkippedImagesReportHook'),
+    dict(_base_.custom_hooks[1], warmup_iters=100, patience=100, stop=False),
+    *_base_.custom_hooks[2:]
 ]
 default_hooks = dict(
     logger=dict(interval=10),

@@ -91,3 +91,10 @@ default_hooks = dict(
     # reseed every epoch so that --resume continues exactly.
     nan_guard=dict(type='NonFiniteLossHook'),
     epoch_seed=dict(type='EpochSeedHook'))
+# Scalars go to TensorBoard (work_dir/<timestamp>/vis_data) as well as to
+# the log files (tools/analysis/plot_curves.py reads those).
+vis_backends = [
+    dict(type='LocalVisBackend'),
+    dict(type='TensorboardVisBackend')
+]
+visualizer = dict(vis_backends=vis_backends)

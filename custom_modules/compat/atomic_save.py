@@ -1,33 +1,18 @@
 """Checkpoints and ``last_checkpoint`` written atomically.
 
-mmengine 0.10.7 writes a checkpoint straight to its final name
-(``save_checkpoint`` -> ``LocalBackend.put`` opens the target with ``'wb'``),
-and ``CheckpointHook`` rewrites ``work_dir/last_checkpoint`` in place with
-``open(..., 'w')``. A run killed while saving (out of memory, a cluster
-pre-emption, Ctrl-C twice) leaves a truncated ``epoch_N.pth`` or an empty
-``last_checkpoint``, and ``--resume`` then fails on the file that was meant
-to rescue it. ``CheckpointHook`` also deletes the oldest checkpoint *before*
-writing the new one, so with ``max_keep_ckpts=1`` a kill while saving leaves
-no usable checkpoint at all.
-
-This patch, for local paths only:
-
-- writes each checkpoint to a temporary file in the same folder
-  (``.epoch_3.pth.<random>.tmp``), flushes and ``fsync``\\ s it and moves it
-  into place with :func:`os.replace` (atomic on POSIX and Windows), then
-  ``fsync``\\ s the folder;
-- writes ``last_checkpoint`` the same way;
-- deletes the checkpoints that ``max_keep_ckpts`` retires only after the new
-  checkpoint and ``last_checkpoint`` are in place.
-
-Other storage backends (``s3://``, ``pavi://``, ...) keep upstream's
-behaviour. The same temp-file + ``fsync`` + ``os.replace`` recipe is the one
-of ``torch.hub`` downloads and of detectron2's ``PathManager`` users.
+mmengine 0.10.7 writes a checkpoint straight to its final name and rewrites
+``work_dir/last_checkpoint`` in place, and ``CheckpointHook`` deletes the
+oldest checkpoint *before* writing the new one: a run killed while saving
+leaves a truncated ``epoch_N.pth``, an empty ``last_checkpoint`` or, with
+``max_keep_ckpts=1``, no usable checkpoint at all. For local paths, each file
+is written to a temporary file in the same folder, ``fsync``-ed and moved
+into place with :func:`os.replace` (as ``torch.hub`` downloads are), and the
+checkpoints that ``max_keep_ckpts`` retires are deleted afterwards. Other
+backends (``s3://``...) keep upstream's behaviour.
 
 Answers: mmengine 0.10.7 ``runner/checkpoint.py::save_checkpoint`` and
-``hooks/checkpoint_hook.py::CheckpointHook._save_checkpoint_with_step``.
-Each part is skipped when the upstream source already uses ``os.replace``
-(i.e. upstream writes atomically).
+``hooks/checkpoint_hook.py::CheckpointHook._save_checkpoint_with_step``; each
+part is skipped when the upstream source already uses ``os.replace``.
 """
 import contextlib
 import inspect
@@ -42,36 +27,25 @@ _originals: dict = {}
 
 
 def _fsync_dir(path: str) -> None:
-    """``fsync`` a folder so a rename in it survives a power cut (POSIX)."""
+    """``fsync`` a folder so that a rename in it survives a power cut."""
     if os.name != 'posix':
         return
-    try:
+    with contextlib.suppress(OSError):
         fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def _umask_mode() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 @contextlib.contextmanager
 def atomic_open(path: str, mode: str = 'wb') -> Iterator[IO[Any]]:
     """Open ``path`` for writing so that it appears complete or not at all.
 
-    The data go to a temporary file in the same folder, which is flushed,
-    ``fsync``-ed and moved over ``path`` with :func:`os.replace` when the
-    block ends without an exception. On an exception the temporary file is
-    removed and ``path`` is untouched. The new file gets the permissions a
-    plain ``open`` would give it (``0o666`` minus the umask).
+    The data go to a temporary file in the same folder that is flushed,
+    ``fsync``-ed and moved over ``path`` when the block ends without an
+    exception; on an exception it is removed and ``path`` is untouched. The
+    new file gets the permissions of a plain ``open`` (0o666 minus umask).
 
     Args:
         path (str): The final file.
@@ -92,7 +66,9 @@ def atomic_open(path: str, mode: str = 'wb') -> Iterator[IO[Any]]:
             yield f
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, _umask_mode())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -116,10 +92,14 @@ def save_checkpoint(checkpoint: dict,
                     backend_args: Optional[dict] = None) -> None:
     """mmengine's ``save_checkpoint``, atomic for local files.
 
-    Same arguments as :func:`mmengine.runner.checkpoint.save_checkpoint`;
-    local paths are written with :func:`atomic_open` (streaming
-    :func:`torch.save` into the temporary file), anything else is handed to
-    the upstream function.
+    Args:
+        checkpoint (dict): What to save.
+        filename (str): Where; a local path is written with
+            :func:`atomic_open`, anything else by the upstream function.
+        file_client_args (dict, optional): Deprecated mmengine argument,
+            passed to upstream. Defaults to None.
+        backend_args (dict, optional): File backend arguments. Defaults to
+            None.
     """
     filename = str(filename)
     if (file_client_args is not None or filename.startswith('pavi://')
@@ -136,11 +116,8 @@ def save_checkpoint(checkpoint: dict,
 
 
 def _open_for_hook(file: Any, mode: str = 'r', *args, **kwargs):
-    """``open`` as seen by ``mmengine.hooks.checkpoint_hook``.
-
-    A plain ``'w'`` (how it writes ``last_checkpoint``) becomes an atomic
-    write; every other call is the builtin :func:`open`.
-    """
+    """``open`` as ``mmengine.hooks.checkpoint_hook`` sees it: its plain
+    ``'w'`` (how it writes ``last_checkpoint``) is atomic."""
     if mode in ('w', 'wb') and not args and not kwargs:
         return atomic_open(os.fspath(file), mode)
     return open(file, mode, *args, **kwargs)
@@ -168,11 +145,8 @@ class _DeferredRemovals:
 
 
 def _save_checkpoint_with_step(self, runner, step, meta):
-    """``CheckpointHook._save_checkpoint_with_step``, deleting afterwards.
-
-    The checkpoints that ``max_keep_ckpts`` retires are removed only once
-    the new checkpoint and ``last_checkpoint`` are written.
-    """
+    """``CheckpointHook._save_checkpoint_with_step``, removing the retired
+    checkpoints only once the new one and ``last_checkpoint`` are written."""
     backend = self.file_backend
     deferred = _DeferredRemovals(backend)
     self.file_backend = deferred
@@ -200,22 +174,17 @@ def install() -> bool:
     from mmengine.hooks import checkpoint_hook
     from mmengine.runner import checkpoint as ckpt_mod
     from mmengine.runner import runner as runner_mod
-    active = False
-    if 'save_checkpoint' in _originals:
-        active = True
-    elif not _writes_atomically(ckpt_mod.save_checkpoint):
+    hook = checkpoint_hook.CheckpointHook
+    if ('save_checkpoint' not in _originals
+            and not _writes_atomically(ckpt_mod.save_checkpoint)):
         _originals['save_checkpoint'] = ckpt_mod.save_checkpoint
         for module in (ckpt_mod, runner_mod, runner_pkg):
             module.save_checkpoint = save_checkpoint
-        active = True
-    hook = checkpoint_hook.CheckpointHook
-    if '_save_checkpoint_with_step' in _originals:
-        active = True
-    elif not _writes_atomically(hook._save_checkpoint_with_step):
+    if ('_save_checkpoint_with_step' not in _originals
+            and not _writes_atomically(hook._save_checkpoint_with_step)):
         _originals['_save_checkpoint_with_step'] = (
             hook._save_checkpoint_with_step)
         hook._save_checkpoint_with_step = _save_checkpoint_with_step
         # The module's only ``open`` writes last_checkpoint.
         checkpoint_hook.open = _open_for_hook
-        active = True
-    return active
+    return bool(_originals)

@@ -1,34 +1,21 @@
-"""Checkpoint loading that works under torch >= 2.6 without trusting pickles.
+"""Checkpoint loading under torch >= 2.6 without trusting pickles.
 
-torch 2.6 made ``torch.load(weights_only=True)`` the default. mmengine 0.10.7
-calls ``torch.load`` without arguments, and its own checkpoints pickle more
-than tensors: ``HistoryBuffer`` objects in the message hub, numpy arrays and
-scalars, and ``getattr(HistoryBuffer, 'min')``-style references to the
-buffer's statistics methods. ``--resume`` therefore fails with
-``UnpicklingError: Weights only load failed``.
+torch 2.6 made ``torch.load(weights_only=True)`` the default; mmengine 0.10.7
+calls ``torch.load`` without arguments and its checkpoints pickle more than
+tensors (``HistoryBuffer``, numpy arrays and scalars, and
+``getattr(HistoryBuffer, 'min')``-style references), so ``--resume`` fails.
+Rather than turning ``weights_only`` off (which lets any checkpoint run
+code), every local checkpoint, third-party weights included, goes through
+:func:`load_checkpoint_file`: ``weights_only=True`` with exactly the types
+mmengine writes allowed, ``getattr`` restricted to ``HistoryBuffer``'s own
+methods. It also refuses empty, truncated and non-checkpoint files and
+non-finite weights with an error naming the file, and moves
+``meta['config']`` to ``meta['config_text']``: ``Runner.resume`` passes the
+former to ``Config.fromstring``, which *executes* Python config text.
 
-Rather than turning ``weights_only`` off (which lets any checkpoint run code),
-every local checkpoint goes through :func:`load_checkpoint_file`, which keeps
-``weights_only=True`` and allow-lists, only for that call, exactly the types
-mmengine writes. ``getattr`` is allowed in a restricted form that resolves
-nothing but ``HistoryBuffer``'s own methods. Third-party weight files go
-through the same function, so they are read with ``weights_only=True`` too.
-
-The loader also keeps three other promises for every file it reads:
-
-- A file that is empty, truncated or not a PyTorch checkpoint is an error
-  naming the file, not a traceback from inside ``torch.load``.
-- Weights holding NaN or infinite values are refused before training
-  starts (rather than showing up as NaN losses later).
-- ``meta['config']`` is moved to ``meta['config_text']``: mmengine 0.10.7's
-  ``Runner.resume`` passes ``meta['config']`` to ``Config.fromstring``,
-  which *executes* Python config text, so a downloaded checkpoint given to
-  ``--resume`` could run code. The text stays readable as data.
-
-Answers: mmengine 0.10.7 ``load_from_local`` + torch >= 2.6 (mmengine issue
-#1623) and ``Runner.resume`` (``Config.fromstring(meta['config'])``). The
-loader is registered only when mmengine does not pass ``weights_only``
-itself.
+Answers: mmengine 0.10.7 ``load_from_local`` with torch >= 2.6 (mmengine
+issue #1623) and ``Runner.resume``. Registered only when mmengine does not
+pass ``weights_only`` itself.
 """
 import inspect
 import os.path as osp
@@ -53,12 +40,9 @@ def _numpy_core():
 
 
 def _history_buffer_getattr(obj: Any, name: str) -> Callable:
-    """``getattr`` restricted to the methods of ``HistoryBuffer``.
-
-    mmengine pickles ``HistoryBuffer._statistics_methods`` as
-    ``getattr(HistoryBuffer, 'mean')`` and so on. Anything else is refused,
-    so the allow-listed ``getattr`` cannot reach arbitrary attributes.
-    """
+    """``getattr`` restricted to the public methods of ``HistoryBuffer``
+    (mmengine pickles its ``_statistics_methods`` as
+    ``getattr(HistoryBuffer, 'mean')``...)."""
     from mmengine.logging.history_buffer import HistoryBuffer
     if not (isinstance(obj, type) and issubclass(obj, HistoryBuffer)
             and not name.startswith('_')
@@ -89,7 +73,7 @@ def safe_globals() -> List[Any]:
 
 def load_checkpoint_file(filename: str,
                          map_location: Optional[Any] = None) -> Any:
-    """Load a local checkpoint with ``weights_only=True`` and our allow-list.
+    """Load a local checkpoint with ``weights_only=True`` and the allow-list.
 
     Args:
         filename (str): Path of the checkpoint file.
@@ -160,11 +144,8 @@ def _tensors(obj: Any, prefix: str = '', depth: int = 0):
 
 
 def _check_finite(ckpt: Any, filename: str) -> None:
-    """Refuse a checkpoint whose floating-point tensors are not all finite.
-
-    Raises:
-        CheckpointReadError: Names the file and the first offending keys.
-    """
+    """Refuse a checkpoint whose floating-point tensors are not all finite,
+    naming the file and the first offending keys."""
     bad = [
         key for key, value in _tensors(ckpt)
         if value.is_floating_point() and value.numel()

@@ -1,20 +1,12 @@
 """mmcv's ``adjust_contrast`` without its histogram: the same output, bit
 for bit, about 4x faster on a 224 px crop.
 
-mmcv 2.0.1 (cv2 backend) blends the image with its rounded mean grey. To get
-the mean it builds a 256-bin ``np.histogram`` of the grey image and uses the
-histogram only for its total, the pixel count; that histogram is most of
-the function's time. For a ``uint8`` image every grey value falls in a bin,
-so the total is ``gray.size`` and the rest of mmcv's arithmetic (the same
-``cv2.addWeighted`` float32 blend, clip, truncation) is kept as it is.
+mmcv 2.0.1 (cv2 backend) builds a 256-bin histogram of the grey image only to
+count its pixels, most of the function's time; for a ``uint8`` image that
+count is ``gray.size`` and the rest of mmcv's arithmetic is kept as it is.
 SwAV's and MoCo's ``ColorJitter`` call it on every crop (docs/benchmarks.md).
-
-(A lookup table over the 256 values would be faster still, but it is not
-identical: OpenCV rounds the last few values of an array, which its scalar
-tail loop handles, differently from the vectorised body.)
-
-Other inputs (non-``uint8`` images, the pillow backend) go to the upstream
-function unchanged.
+A lookup table would be faster but not identical (OpenCV rounds an array's
+tail differently from its body). Other inputs go to mmcv's function.
 """
 from typing import Callable, Optional
 
@@ -64,9 +56,11 @@ def upstream() -> Callable:
 
 
 def install() -> bool:
-    """Rebind ``adjust_contrast`` in mmcv and the loaded modules that
-    imported it (see ``numpy_hue.rebind_in_loaded_modules``). Returns True
-    when patched."""
+    """Rebind ``adjust_contrast`` in mmcv and the modules that imported it.
+
+    Returns:
+        bool: True (the patch is active).
+    """
     from mmcv.image import photometric
     current = photometric.adjust_contrast
     if current is adjust_contrast:

@@ -1,15 +1,13 @@
 """mmcv's ``adjust_hue`` under numpy 2.
 
-mmcv 2.0.1 shifts the hue channel with ``h += np.uint8(hue_factor * 255)``.
-numpy >= 2 refuses to cast a negative Python number to ``uint8``
-(``OverflowError: Python integer -51 out of bounds for uint8``), so SwAV's
-``ColorJitter(hue=0.2)`` crashes on about half of its draws. The fix computes
-the same shift modulo 256, which is what numpy 1 did by wrapping, so results
-are bit-identical to mmcv under numpy 1.
+mmcv 2.0.1 shifts the hue with ``h += np.uint8(hue_factor * 255)``; numpy >= 2
+refuses to cast a negative number to ``uint8``, so SwAV's
+``ColorJitter(hue=0.2)`` crashes on about half of its draws. The shift is
+computed modulo 256 instead, as numpy 1 wrapped it: results are
+bit-identical to mmcv under numpy 1.
 
 Answers: mmcv 2.0.1 ``mmcv/image/photometric.py`` with numpy >= 2 (mmcv
-issue #3137). Skipped when the upstream function already handles a negative
-factor.
+issue #3137). Skipped when upstream handles a negative factor.
 """
 import sys
 from typing import Optional
@@ -80,9 +78,8 @@ def _upstream_fixed() -> bool:
 
 
 def rebind_in_loaded_modules(name: str, function) -> None:
-    """Rebind the photometric function ``name`` to ``function`` in mmcv and
-    in every loaded module that imported it by name (mmselfsup's and mmcls's
-    transforms); modules imported later take it from mmcv."""
+    """Rebind ``name`` to ``function`` in mmcv and in the loaded modules that
+    imported it by name (mmselfsup's and mmcls's transforms)."""
     for module_name in _PATCHED_MODULES:
         module = sys.modules.get(module_name)
         if module is not None and hasattr(module, name):
@@ -90,11 +87,7 @@ def rebind_in_loaded_modules(name: str, function) -> None:
 
 
 def install() -> bool:
-    """Replace mmcv's ``adjust_hue`` when it crashes on negative factors.
-
-    Modules that import ``adjust_hue`` by name after this call pick up the
-    fixed function; those imported earlier are rebound here.
-    """
+    """Replace mmcv's ``adjust_hue`` when it crashes on negative factors."""
     if _upstream_fixed():
         return False
     rebind_in_loaded_modules('adjust_hue', adjust_hue)

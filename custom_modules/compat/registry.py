@@ -1,11 +1,10 @@
 """mmselfsup 1.0.0's registries point at a module that was never released.
 
-``mmselfsup.registry`` declares ``locations=['mmselfsup.engine.runner']`` for
-its RUNNERS, RUNNER_CONSTRUCTORS and LOOPS registries, but the wheel has no
-``mmselfsup/engine/runner``. Building a runner or loop under
-``default_scope='mmselfsup'`` then raises ``ModuleNotFoundError``. We drop
-locations whose module does not exist, so the registries fall back to their
-mmengine parents, which is what mmselfsup intended.
+Its RUNNERS, RUNNER_CONSTRUCTORS and LOOPS declare
+``locations=['mmselfsup.engine.runner']``, which the wheel lacks, so building
+a runner or loop under ``default_scope='mmselfsup'`` raises
+``ModuleNotFoundError``. Locations whose module does not exist are dropped:
+the registries fall back to their mmengine parents, as mmselfsup intended.
 
 Answers: mmselfsup 1.0.0 (mmselfsup issue #745). Skipped when every declared
 location exists.

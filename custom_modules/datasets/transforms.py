@@ -1,14 +1,12 @@
-"""Image loading that skips unreadable files instead of stopping a run.
+"""``LoadImageFromFileOrSkip``: image loading that skips unreadable files
+instead of stopping a run.
 
-A pool of half a million crawled or extracted images always holds a few
-broken files. :class:`LoadImageFromFileOrSkip` decodes with Pillow, which,
-unlike OpenCV, refuses a truncated JPEG (OpenCV returns the decoded part with
-only a "Premature end of JPEG file" message on stderr). A file that cannot
-be read is logged with its name, counted, and ``None`` is returned: mmengine's
-``BaseDataset.__getitem__`` then draws another index. The counter lives in
-shared memory created before the dataloader workers start, so the main
-process sees what every worker skipped; ``SkippedImagesReportHook`` sums it
-over ranks and logs it at the end of each epoch.
+A pool of half a million crawled images always holds a few broken files.
+Pillow, unlike OpenCV, refuses a truncated JPEG; a file that cannot be read
+is logged, counted in shared memory (so the main process sees what every
+dataloader worker skipped; ``SkippedImagesReportHook`` reports the sum) and
+``None`` is returned, on which mmengine's ``BaseDataset`` draws another
+index.
 """
 import io
 import logging
@@ -20,32 +18,27 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 from mmengine import fileio
 from mmengine.logging import print_log
-from PIL import Image, ImageOps
-
 from mmselfsup.registry import TRANSFORMS
+from PIL import Image, ImageOps
 
 _SIXTEEN_BIT_MODES = ('I;16', 'I;16L', 'I;16B', 'I;16N', 'I')
 _EXIF_ORIENTATION = 0x0112
 
 
 def decode_image_bgr(content: bytes) -> np.ndarray:
-    """Decode an encoded image to a 3-channel ``uint8`` BGR array.
-
-    Grayscale is replicated to three channels, 16-bit samples keep their
-    high byte (``v >> 8``, as OpenCV's ``IMREAD_COLOR`` does), alpha is
-    dropped, palette and CMYK images are converted, and the EXIF orientation
-    is applied (as ``mmcv.imfrombytes(flag='color')`` does).
+    """Decode an image file's bytes to a ``(H, W, 3)`` ``uint8`` BGR array,
+    as ``mmcv.imfrombytes(flag='color')`` does: grayscale replicated,
+    16-bit samples' high byte kept, alpha dropped, palette and CMYK
+    converted, EXIF orientation applied.
 
     Args:
         content (bytes): The file's bytes (PNG, JPEG or any Pillow format).
 
     Returns:
-        np.ndarray: ``(H, W, 3)`` ``uint8`` array in BGR order.
+        np.ndarray: The image in BGR order.
 
     Raises:
-        OSError: The data is not an image or is truncated
-            (``PIL.ImageFile.LOAD_TRUNCATED_IMAGES`` must stay False, its
-            default).
+        OSError: Not an image, or truncated.
         SyntaxError, ValueError: Pillow found a corrupt stream.
     """
     with Image.open(io.BytesIO(content)) as img:
@@ -71,12 +64,10 @@ def decode_image_bgr(content: bytes) -> np.ndarray:
 class LoadImageFromFileOrSkip(BaseTransform):
     """Load an image as ``uint8`` BGR; skip (return None) if unreadable.
 
-    Drop-in replacement of mmcv's ``LoadImageFromFile`` for unlabeled
-    pretraining data. Unreadable, truncated and vanished files are logged
-    with their path and counted in :attr:`num_skipped`, a counter shared with
-    the dataloader worker processes (it is created here, when the dataset
-    builds its pipeline, i.e. before the workers start). Returning None
-    makes ``mmengine.dataset.BaseDataset`` fetch another index.
+    Drop-in replacement of mmcv's ``LoadImageFromFile`` for unlabeled data.
+    Unreadable, truncated and vanished files are logged with their path and
+    counted in :attr:`num_skipped`, a counter shared with the dataloader
+    workers (created with the pipeline, before the workers start).
 
     Required Keys:
 
@@ -109,15 +100,7 @@ class LoadImageFromFileOrSkip(BaseTransform):
         return int(self._num_skipped.value)
 
     def transform(self, results: dict) -> Optional[dict]:
-        """Load ``results['img_path']``.
-
-        Args:
-            results (dict): Needs ``img_path``.
-
-        Returns:
-            dict or None: ``results`` with the image, or None when the file
-            cannot be read.
-        """
+        """Load ``results['img_path']``; None when it cannot be read."""
         filename = results['img_path']
         try:
             content = fileio.get(filename, backend_args=self.backend_args)
@@ -144,17 +127,15 @@ class LoadImageFromFileOrSkip(BaseTransform):
 
 
 def find_skipping_loaders(dataset: Any) -> List[LoadImageFromFileOrSkip]:
-    """Find the :class:`LoadImageFromFileOrSkip` transforms of a dataset.
-
-    Wrappers are followed through their ``dataset`` / ``datasets``
-    attributes (``RepeatDataset``, ``ConcatDataset``, ...), pipelines through
-    ``pipeline.transforms`` and nested ``transforms`` lists.
+    """The :class:`LoadImageFromFileOrSkip` transforms of a dataset, each
+    once, through dataset wrappers (``dataset`` / ``datasets``), pipelines
+    and nested ``transforms`` lists.
 
     Args:
         dataset: A dataset, possibly wrapped.
 
     Returns:
-        list[LoadImageFromFileOrSkip]: Each loader once.
+        list[LoadImageFromFileOrSkip]: The loaders.
     """
     found: List[LoadImageFromFileOrSkip] = []
     seen = set()

@@ -1,21 +1,19 @@
-"""A folder or a list of unlabeled images, without an annotation file.
+"""``UnlabeledImageDataset``: a folder or a list of unlabeled images.
 
-Point ``data_root`` at a folder (scanned recursively for ``.png``, ``.jpg``
-and ``.jpeg`` in any case) or give ``ann_file``, a list of image paths, one a
-line, relative lines resolved against ``data_root`` (and ``data_prefix``), as
-the nuImages extractor writes them. Problems are found before training: a
-missing or empty folder, an empty list, listed files that do not exist, and
-listed files outside the data root (``../`` lines, absolute paths elsewhere,
-symbolic links that lead out of it) are errors naming the folder, the list
-file and its lines. A list file may come from someone else; it only ever
-names images under the root it is given, unless ``allow_outside_root``.
+``data_root`` is a folder scanned recursively for ``.png``, ``.jpg`` and
+``.jpeg`` (any case), or ``ann_file`` lists image paths, one a line, relative
+lines resolved against ``data_root`` (as the nuImages extractor writes them).
+Problems are errors before training, naming the folder, the list and its
+lines: a missing or empty folder or list, listed files that do not exist,
+and lines that lead out of the data root (``../``, absolute paths elsewhere,
+symbolic links out of it) unless ``allow_outside_root``: a list file may come
+from someone else.
 """
 import os
 import os.path as osp
 from typing import Iterable, List, Optional, Sequence, Tuple
 
 from mmengine.dataset import BaseDataset
-
 from mmselfsup.registry import DATASETS
 
 #: Extensions found by a folder scan (compared case-insensitively).
@@ -27,12 +25,9 @@ MAX_NAMED_MISSING = 10
 
 def scan_images(root: str,
                 extensions: Iterable[str] = IMAGE_EXTENSIONS) -> List[str]:
-    """List the images under ``root``, recursively, sorted.
-
-    Uses :func:`os.scandir` (one ``stat``-free pass per directory, fast for
-    hundreds of thousands of files). Symbolic links are followed; a
-    directory reached twice (a link cycle) is visited once. Hidden entries
-    (``.name``) are skipped.
+    """The images under ``root``, recursively, with one :func:`os.scandir`
+    pass a folder; links are followed (each folder once), hidden entries
+    skipped.
 
     Args:
         root (str): The folder.
@@ -75,11 +70,8 @@ def scan_images(root: str,
 
 def read_image_list(list_file: str,
                     img_root: str = '') -> List[Tuple[int, str]]:
-    """Read a list of image paths, one a line.
-
-    Blank lines and lines starting with ``#`` are ignored; surrounding
-    whitespace is stripped (so a name may contain inner spaces). Relative
-    paths are joined to ``img_root``.
+    """A list of image paths, one a line; blank and ``#`` lines ignored,
+    surrounding whitespace stripped, relative paths joined to ``img_root``.
 
     Args:
         list_file (str): The list file.
@@ -111,17 +103,13 @@ def read_image_list(list_file: str,
 
 @DATASETS.register_module()
 class UnlabeledImageDataset(BaseDataset):
-    """Unlabeled images from a folder (recursive) or a list file.
-
-    Each sample is ``dict(img_path=...)``; the pipeline loads it, e.g. with
-    ``LoadImageFromFileOrSkip``.
+    """Unlabeled images from a folder (recursive) or a list file; each
+    sample is ``dict(img_path=...)``.
 
     Example:
-        >>> # a folder, scanned recursively
         >>> dict(type='UnlabeledImageDataset', data_root='data/unlabeled/')
-        >>> # a list written by the nuImages extractor
         >>> dict(type='UnlabeledImageDataset', data_root='data/nuimages/',
-        ...      ann_file='lists/train.txt')
+        ...      ann_file='train.txt')
 
     Args:
         data_root (str): Root of the data. Defaults to ''.
@@ -161,13 +149,13 @@ class UnlabeledImageDataset(BaseDataset):
             **kwargs)
 
     def load_data_list(self) -> List[dict]:
-        """Scan the folder or read the list; see the class docstring.
+        """Scan the folder or read the list.
 
         Raises:
-            FileNotFoundError: Missing folder or list file, or listed files
-                that do not exist (up to :data:`MAX_NAMED_MISSING` named with
-                their line numbers).
-            ValueError: No image found, or an empty list.
+            FileNotFoundError: Missing folder or list, or listed files that
+                do not exist (up to :data:`MAX_NAMED_MISSING` named).
+            ValueError: No image found, an empty list, or lines out of the
+                root.
         """
         img_root = self.data_prefix.get('img_path', '') or ''
         if self.ann_file:
@@ -208,9 +196,8 @@ class UnlabeledImageDataset(BaseDataset):
 
     def _check_inside(self, entries: List[Tuple[int, str]],
                       img_root: str) -> None:
-        """Refuse list lines that lead out of ``img_root``: by ``..`` or an
-        absolute path (always) or, with ``check_files``, by a symbolic link.
-        """
+        """Refuse lines out of ``img_root`` by ``..`` or an absolute path
+        and, with ``check_files``, by a symbolic link."""
         root = osp.normpath(osp.abspath(img_root))
         real_root = osp.realpath(root)
         outside = []

@@ -1,33 +1,28 @@
-"""KITTI 2D object evaluation as pure functions (numpy only, no mmengine).
+"""KITTI 2D object evaluation as pure functions over numpy arrays.
 
 Two evaluations of the same detections:
 
-* the official one, reproducing the semantics of the KITTI object devkit
-  ``evaluate_object.cpp`` (current version, with 40 recall positions)
-  exactly, quirks included: Easy / Moderate / Hard, AP with 40 recall
-  positions (R40) and with 11 points (R11); see ``docs/kitti.md``;
-* the paper table: per-class AP at IoU 0.5, VOC-style all-point
-  interpolation at the true recall values, over all ground truth of the
-  class, with detections inside DontCare regions ignored.
+* the official one: the semantics of the KITTI devkit's
+  ``evaluate_object.cpp`` (current version), quirks included: Easy /
+  Moderate / Hard, AP over 40 recall positions (R40) and 11 points (R11);
+* the paper table: per-class AP at IoU 0.5, VOC all-point interpolation,
+  over all ground truth of the class, detections inside DontCare ignored.
 
-Per image, ground truth and detections are dicts in the style of the
-KITTI annotations of mmdet3d:
+Per image, ground truth is a dict with ``name`` (KITTI types, DontCare
+included), ``bbox`` (N, 4) ``x1 y1 x2 y2``, ``truncated`` and ``occluded``
+(N,), and optionally ``category`` (the trained class of each box, None for
+non-targets; defaults to ``name``; paper table only); detections have
+``name``, ``bbox`` (M, 4) and ``score`` (M,).
 
-* ground truth: ``name`` (list of KITTI types, ``DontCare`` included),
-  ``bbox`` (N, 4) ``x1 y1 x2 y2``, ``truncated`` (N,), ``occluded`` (N,),
-  and optionally ``category`` (the trained category of each box, None for
-  non-targets; defaults to ``name``), used by the paper table only;
-* detections: ``name`` (list of class names), ``bbox`` (M, 4), ``score``
-  (M,).
-
-Semantics of the KITTI devkit ``evaluate_object.cpp`` (Geiger, Lenz,
-Urtasun; http://www.cvlibs.net/datasets/kitti/eval_object.php); this is an
-independent re-implementation.
+An independent implementation of the devkit (Geiger, Lenz, Urtasun;
+http://www.cvlibs.net/datasets/kitti/eval_object.php); see docs/kitti.md.
 """
 import math
 from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
+from mmdet.evaluation.functional import average_precision
+from terminaltables import AsciiTable
 
 #: The seven classes of the paper table, in order.
 KITTI_CLASSES = ('Car', 'Van', 'Truck', 'Pedestrian', 'Person_sitting',
@@ -38,15 +33,8 @@ MIN_HEIGHT = (40, 25, 25)
 MAX_OCCLUSION = (0, 1, 2)
 MAX_TRUNCATION = (0.15, 0.3, 0.5)
 #: IoU a match must exceed (strictly), per class.
-MIN_OVERLAP = {
-    'car': 0.7,
-    'van': 0.7,
-    'truck': 0.7,
-    'tram': 0.7,
-    'pedestrian': 0.5,
-    'person_sitting': 0.5,
-    'cyclist': 0.5,
-}
+MIN_OVERLAP = dict(car=0.7, van=0.7, truck=0.7, tram=0.7, pedestrian=0.5,
+                   person_sitting=0.5, cyclist=0.5)
 #: Ground truth of the neighbouring class is ignored (neither TP nor FN).
 NEIGHBOUR = {'car': 'van', 'pedestrian': 'person_sitting'}
 #: Number of recall steps, 0/40 .. 40/40.
@@ -54,44 +42,22 @@ N_SAMPLE_PTS = 41
 NO_DETECTION = -10000000.0
 
 
-def box_overlap(a: Sequence[float],
-                b: Sequence[float],
-                criterion: int = -1) -> float:
-    """Overlap of two ``x1 y1 x2 y2`` boxes, as the devkit's ``boxoverlap``.
-
-    Args:
-        a (Sequence[float]): First box (the detection).
-        b (Sequence[float]): Second box.
-        criterion (int): -1 intersection over union, 0 over the area of
-            ``a``, 1 over the area of ``b``. Defaults to -1.
-
-    Returns:
-        float: The overlap; 0 when the boxes do not intersect.
-    """
-    w = min(a[2], b[2]) - max(a[0], b[0])
-    h = min(a[3], b[3]) - max(a[1], b[1])
-    if w <= 0 or h <= 0:
-        return 0.0
-    inter = w * h
-    area_a = (a[2] - a[0]) * (a[3] - a[1])
-    area_b = (b[2] - b[0]) * (b[3] - b[1])
-    if criterion == -1:
-        return inter / (area_a + area_b - inter)
-    if criterion == 0:
-        return inter / area_a
-    if criterion == 1:
-        return inter / area_b
-    raise ValueError(f'criterion must be -1, 0 or 1, got {criterion}')
-
-
 def overlap_matrix(a: np.ndarray,
                    b: np.ndarray,
                    criterion: int = -1) -> np.ndarray:
-    """:func:`box_overlap` for every pair, as a (len(a), len(b)) array.
+    """The devkit's ``boxoverlap`` for every pair of boxes.
 
-    Computed with the same float64 operations in the same order as
-    :func:`box_overlap`, so values agree bit for bit.
+    Args:
+        a (np.ndarray): (N, 4) ``x1 y1 x2 y2`` boxes (the detections).
+        b (np.ndarray): (K, 4) boxes.
+        criterion (int): -1 intersection over union, 0 over the area of
+            the box of ``a``, 1 over that of ``b``. Defaults to -1.
+
+    Returns:
+        np.ndarray: (N, K) overlaps, 0 where boxes do not intersect.
     """
+    if criterion not in (-1, 0, 1):
+        raise ValueError(f'criterion must be -1, 0 or 1, got {criterion}')
     a = np.asarray(a, dtype=np.float64).reshape(-1, 4)
     b = np.asarray(b, dtype=np.float64).reshape(-1, 4)
     w = (
@@ -100,29 +66,19 @@ def overlap_matrix(a: np.ndarray,
     h = (
         np.minimum(a[:, None, 3], b[None, :, 3]) -
         np.maximum(a[:, None, 1], b[None, :, 1]))
-    valid = (w > 0) & (h > 0)
     inter = w * h
     area_a = ((a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1]))[:, None]
     area_b = ((b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1]))[None, :]
+    denom = {-1: area_a + area_b - inter, 0: area_a, 1: area_b}[criterion]
     with np.errstate(divide='ignore', invalid='ignore'):
-        if criterion == -1:
-            out = inter / (area_a + area_b - inter)
-        elif criterion == 0:
-            out = inter / area_a
-        elif criterion == 1:
-            out = inter / area_b
-        else:
-            raise ValueError(f'criterion must be -1, 0 or 1, got {criterion}')
-    return np.where(valid, out, 0.0)
+        return np.where((w > 0) & (h > 0), inter / denom, 0.0)
 
 
 def get_thresholds(scores: Sequence[float], n_gt: int) -> List[float]:
-    """Score thresholds for the recall discretisation (devkit
-    ``getThresholds``).
+    """Score thresholds of the recall discretisation (``getThresholds``).
 
-    The true-positive scores are sorted in descending order and one is kept
-    each time the recall it gives is the closest to the next of the
-    ``N_SAMPLE_PTS - 1`` recall steps.
+    Of the true-positive scores, in descending order, one is kept each time
+    its recall is the closest to the next of the 40 recall steps.
 
     Args:
         scores (Sequence[float]): Scores of the true positives.
@@ -136,10 +92,7 @@ def get_thresholds(scores: Sequence[float], n_gt: int) -> List[float]:
     current_recall = 0.0
     for i, score in enumerate(v):
         l_recall = (i + 1) / n_gt
-        if i < len(v) - 1:
-            r_recall = (i + 2) / n_gt
-        else:
-            r_recall = l_recall
+        r_recall = (i + 2) / n_gt if i < len(v) - 1 else l_recall
         if ((r_recall - current_recall) < (current_recall - l_recall)
                 and i < len(v) - 1):
             continue
@@ -149,20 +102,20 @@ def get_thresholds(scores: Sequence[float], n_gt: int) -> List[float]:
 
 
 def prepare_frame(gt: dict, det: dict) -> dict:
-    """Arrays of one image, shared by every class and difficulty.
+    """The arrays of one image that every class and difficulty share.
 
     Args:
         gt (dict): Ground truth of the image.
         det (dict): Detections of the image.
 
     Returns:
-        dict: Lower-case names, boxes, truncation, occlusion, scores, the
-        (N, M) IoU of ground truth and detections and the (K, M) overlap of
-        DontCare regions and detections over the detections' areas.
+        dict: Lower-case names, boxes, truncation, occlusion and scores,
+        the (N, M) IoU of ground truth and detections and the (K, M)
+        overlap of DontCare regions and detections over the detections'
+        areas.
     """
     gt_names = np.array([str(n).lower() for n in gt['name']], dtype=object)
     gt_boxes = np.asarray(gt['bbox'], dtype=np.float64).reshape(-1, 4)
-    det_names = np.array([str(n).lower() for n in det['name']], dtype=object)
     det_boxes = np.asarray(det['bbox'], dtype=np.float64).reshape(-1, 4)
     dontcare = gt_boxes[gt_names == 'dontcare']
     return dict(
@@ -170,7 +123,8 @@ def prepare_frame(gt: dict, det: dict) -> dict:
         gt_boxes=gt_boxes,
         truncated=np.asarray(gt['truncated'], dtype=np.float64).reshape(-1),
         occluded=np.asarray(gt['occluded']).reshape(-1),
-        det_names=det_names,
+        det_names=np.array([str(n).lower() for n in det['name']],
+                           dtype=object),
         det_boxes=det_boxes,
         scores=np.asarray(det['score'], dtype=np.float64).reshape(-1),
         dontcare=dontcare,
@@ -179,17 +133,30 @@ def prepare_frame(gt: dict, det: dict) -> dict:
         dc_overlaps=overlap_matrix(det_boxes, dontcare, criterion=0).T)
 
 
-def _clean_frame(frame: dict, class_name: str, difficulty: int) -> tuple:
+def clean_frame(
+        frame: dict, class_name: str,
+        difficulty: int) -> Tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Which boxes count for one class and difficulty (``cleanData``).
+
+    Args:
+        frame (dict): :func:`prepare_frame` of the image.
+        class_name (str): Evaluated class (compared case-insensitively).
+        difficulty (int): 0 easy, 1 moderate, 2 hard.
+
+    Returns:
+        tuple: ``ignored_gt`` (N,): 0 valid, 1 ignored (neighbour class, too
+        hard or too small), -1 other class; ``dontcare`` (K, 4) boxes;
+        ``ignored_det`` (M,): 0 valid, 1 ignored (any class with
+        ``int(height) < MIN_HEIGHT``), -1 other class; ``n_gt``, the
+        number of valid ground-truth boxes.
+    """
     cls = class_name.lower()
-    neighbour = NEIGHBOUR.get(cls)
-    names = frame['gt_names']
-    boxes = frame['gt_boxes']
-    height = boxes[:, 3] - boxes[:, 1]
+    names, boxes = frame['gt_names'], frame['gt_boxes']
     valid = names == cls
-    neighbours = (names == neighbour) if neighbour else np.zeros_like(valid)
+    neighbours = names == NEIGHBOUR.get(cls, '')
     ignore = ((frame['occluded'] > MAX_OCCLUSION[difficulty])
               | (frame['truncated'] > MAX_TRUNCATION[difficulty])
-              | (height <= MIN_HEIGHT[difficulty]))
+              | (boxes[:, 3] - boxes[:, 1] <= MIN_HEIGHT[difficulty]))
     ignored_gt = np.full(len(names), -1, dtype=np.int64)
     ignored_gt[neighbours | (valid & ignore)] = 1
     ignored_gt[valid & ~ignore] = 0
@@ -202,28 +169,6 @@ def _clean_frame(frame: dict, class_name: str, difficulty: int) -> tuple:
             int((ignored_gt == 0).sum()))
 
 
-def clean_data(
-        class_name: str, gt: dict, det: dict,
-        difficulty: int) -> Tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """Which boxes count for one class and difficulty (devkit
-    ``cleanData``).
-
-    Args:
-        class_name (str): Evaluated class (compared case-insensitively).
-        gt (dict): Ground truth of one image.
-        det (dict): Detections of one image.
-        difficulty (int): 0 easy, 1 moderate, 2 hard.
-
-    Returns:
-        tuple: ``ignored_gt`` (N,) with 0 valid, 1 ignored (neighbour class,
-        or too hard / too small), -1 other class; ``dontcare`` (K, 4)
-        boxes; ``ignored_det`` (M,) with 0 valid, 1 ignored (any class with
-        ``int(height) < MIN_HEIGHT``), -1 other class; ``n_gt`` the number
-        of valid ground-truth boxes.
-    """
-    return _clean_frame(prepare_frame(gt, det), class_name, difficulty)
-
-
 def compute_statistics(overlaps: np.ndarray,
                        dc_overlaps: np.ndarray,
                        scores: np.ndarray,
@@ -231,31 +176,29 @@ def compute_statistics(overlaps: np.ndarray,
                        ignored_det: np.ndarray,
                        min_overlap: float,
                        thresholds: Optional[Sequence[float]] = None) -> dict:
-    """Match one image (devkit ``computeStatistics``) at many thresholds.
+    """Match one image (``computeStatistics``), at many thresholds at once.
 
-    Without ``thresholds`` (the devkit's ``compute_fp=false`` pass), each
-    valid ground truth takes the highest-scoring unassigned detection whose
-    IoU exceeds ``min_overlap``; the scores of the true positives are
-    returned. With ``thresholds`` (``compute_fp=true``), detections scoring
-    below the threshold are left out, each ground truth takes the
-    unassigned valid detection of greatest IoU (an ignored detection only
-    when no valid one overlaps enough), and TP / FP / FN are counted per
-    threshold; unassigned detections covering a DontCare region (overlap
-    over their own area above ``min_overlap``) are not false positives.
+    Without ``thresholds`` (the devkit's ``compute_fp=false``), each valid
+    ground truth takes the highest-scoring unassigned detection with IoU
+    above ``min_overlap`` and the true-positive scores are returned. With
+    them, detections below each threshold are left out, each ground truth
+    takes the unassigned valid detection of greatest IoU (an ignored one
+    only when no valid one overlaps enough), and TP / FP / FN are counted;
+    unassigned detections covering a DontCare region are no FP.
 
     Args:
         overlaps (np.ndarray): (N, M) IoU of ground truth and detections.
-        dc_overlaps (np.ndarray): (K, M) intersection of DontCare region
-            and detection over the detection's area.
+        dc_overlaps (np.ndarray): (K, M) overlap of DontCare regions and
+            detections over the detections' areas.
         scores (np.ndarray): (M,) detection scores.
-        ignored_gt (np.ndarray): (N,) from :func:`clean_data`.
-        ignored_det (np.ndarray): (M,) from :func:`clean_data`.
+        ignored_gt (np.ndarray): (N,) from :func:`clean_frame`.
+        ignored_det (np.ndarray): (M,) from :func:`clean_frame`.
         min_overlap (float): IoU a match must exceed.
         thresholds (Sequence[float], optional): Score thresholds.
 
     Returns:
-        dict: ``scores`` (TP scores) without thresholds; else ``tp``,
-        ``fp``, ``fn`` arrays of shape (T,).
+        dict: ``scores`` (TP scores) without thresholds, else ``tp``,
+        ``fp`` and ``fn``, arrays of shape (T,).
     """
     num_det = len(scores)
     scores = np.asarray(scores, dtype=np.float64)
@@ -277,17 +220,13 @@ def compute_statistics(overlaps: np.ndarray,
 
     thr = np.asarray(thresholds, dtype=np.float64)
     num_t = len(thr)
+    tp = np.zeros(num_t, dtype=np.int64)
+    fn = np.zeros(num_t, dtype=np.int64)
     if num_det == 0:
-        zeros = np.zeros(num_t, dtype=np.int64)
-        return dict(
-            tp=zeros,
-            fp=zeros.copy(),
-            fn=np.full(num_t, int((ignored_gt == 0).sum()), dtype=np.int64))
+        return dict(tp=tp, fp=tp.copy(), fn=fn + int((ignored_gt == 0).sum()))
     rows = np.arange(num_t)
     below = scores[None, :] < thr[:, None]  # (T, M)
     assigned = np.zeros((num_t, num_det), dtype=bool)
-    tp = np.zeros(num_t, dtype=np.int64)
-    fn = np.zeros(num_t, dtype=np.int64)
     valid_det = ignored_det == 0
     small_det = ignored_det == 1
     for i in gt_idx:
@@ -295,14 +234,12 @@ def compute_statistics(overlaps: np.ndarray,
         cand0 = free & valid_det[None, :]
         cand1 = free & small_det[None, :]
         has0 = cand0.any(axis=1)
-        has1 = cand1.any(axis=1)
         # greatest overlap among valid detections (first on ties), else
         # the first ignored (too small) detection
         pick0 = np.argmax(
             np.where(cand0, overlaps[i][None, :], -np.inf), axis=1)
-        pick1 = np.argmax(cand1, axis=1)
-        found = has0 | has1
-        pick = np.where(has0, pick0, pick1)
+        found = has0 | cand1.any(axis=1)
+        pick = np.where(has0, pick0, np.argmax(cand1, axis=1))
         if ignored_gt[i] == 0:
             fn += ~found
             tp += found & has0
@@ -321,18 +258,17 @@ def eval_class(gt_annos: Sequence[dict],
                difficulty: int,
                min_overlap: Optional[float] = None,
                frames: Optional[Sequence[dict]] = None) -> dict:
-    """Devkit precision curve of one class at one difficulty
-    (``eval_class``).
+    """The devkit's precision curve of one class at one difficulty.
 
     Args:
         gt_annos (Sequence[dict]): Ground truth per image.
         dt_annos (Sequence[dict]): Detections per image, same order.
         class_name (str): The class.
         difficulty (int): 0 easy, 1 moderate, 2 hard.
-        min_overlap (float, optional): IoU to exceed; defaults to the
-            class's value in :data:`MIN_OVERLAP`.
+        min_overlap (float, optional): IoU to exceed. Defaults to the
+            class's :data:`MIN_OVERLAP`.
         frames (Sequence[dict], optional): :func:`prepare_frame` of each
-            image, to share the work between classes and difficulties.
+            image, shared between classes and difficulties.
 
     Returns:
         dict: ``precision`` (41,) after the max-to-the-right filter,
@@ -345,44 +281,29 @@ def eval_class(gt_annos: Sequence[dict],
         min_overlap = MIN_OVERLAP[class_name.lower()]
     if frames is None:
         frames = [prepare_frame(g, d) for g, d in zip(gt_annos, dt_annos)]
-    cleaned = []
-    n_gt = 0
-    v = []
+    cleaned, v, n_gt = [], [], 0
     for frame in frames:
-        ignored_gt, _, ignored_det, n = _clean_frame(frame, class_name,
-                                                     difficulty)
+        ignored_gt, _, ignored_det, n = clean_frame(frame, class_name,
+                                                    difficulty)
         n_gt += n
         if not ((ignored_gt != -1).any() or (ignored_det == 0).any()):
             continue  # nothing of this class: no TP, FP or FN
-        cleaned.append((frame, ignored_gt, ignored_det))
-        if (ignored_gt != -1).any():
-            v.extend(
-                compute_statistics(frame['overlaps'], frame['dc_overlaps'],
-                                   frame['scores'], ignored_gt, ignored_det,
-                                   min_overlap)['scores'])
+        args = (frame['overlaps'], frame['dc_overlaps'], frame['scores'],
+                ignored_gt, ignored_det, min_overlap)
+        cleaned.append(args)
+        v.extend(compute_statistics(*args)['scores'])
     thresholds = get_thresholds(v, n_gt)
-    num_t = len(thresholds)
-    tp = np.zeros(num_t, dtype=np.int64)
-    fp = np.zeros(num_t, dtype=np.int64)
-    fn = np.zeros(num_t, dtype=np.int64)
-    if num_t:
-        for frame, ignored_gt, ignored_det in cleaned:
-            stat = compute_statistics(frame['overlaps'], frame['dc_overlaps'],
-                                      frame['scores'], ignored_gt, ignored_det,
-                                      min_overlap, thresholds)
-            tp += stat['tp']
-            fp += stat['fp']
-            fn += stat['fn']
+    tp = fp = fn = np.zeros(len(thresholds), dtype=np.int64)
+    for args in cleaned:
+        stat = compute_statistics(*args, thresholds)
+        tp, fp, fn = tp + stat['tp'], fp + stat['fp'], fn + stat['fn']
+    recall = tp / np.maximum(tp + fn, 1)
+    # 0/0 only when every detection above a threshold is absorbed by
+    # ignored boxes: the devkit would produce NaN, we use 0
     precision = np.zeros(N_SAMPLE_PTS, dtype=np.float64)
-    recall = np.zeros(num_t, dtype=np.float64)
-    for i in range(num_t):
-        recall[i] = tp[i] / (tp[i] + fn[i])
-        # 0/0 arises only when every detection above a threshold is
-        # absorbed by ignored boxes; the devkit would produce NaN, we use 0
-        denom = tp[i] + fp[i]
-        precision[i] = tp[i] / denom if denom else 0.0
-    for i in range(num_t):
-        precision[i] = precision[i:].max()
+    precision[:len(tp)] = np.where(tp + fp > 0, tp / np.maximum(tp + fp, 1),
+                                   0.0)
+    precision = np.maximum.accumulate(precision[::-1])[::-1]
     return dict(
         precision=precision,
         recall=recall,
@@ -400,23 +321,6 @@ def ap_r11(precision: np.ndarray) -> float:
     return float(np.sum(precision[0:N_SAMPLE_PTS:4]) / 11 * 100)
 
 
-def voc_ap(recall: np.ndarray, precision: np.ndarray) -> float:
-    """All-point interpolated AP (VOC 2010+), in [0, 1].
-
-    Args:
-        recall (np.ndarray): Recall after each detection, ascending.
-        precision (np.ndarray): Precision after each detection.
-
-    Returns:
-        float: Area under the interpolated precision-recall curve.
-    """
-    mrec = np.concatenate([[0.0], recall, [1.0]])
-    mpre = np.concatenate([[0.0], precision, [0.0]])
-    mpre = np.maximum.accumulate(mpre[::-1])[::-1]
-    idx = np.nonzero(mrec[1:] != mrec[:-1])[0]
-    return float(np.sum((mrec[idx + 1] - mrec[idx]) * mpre[idx + 1]))
-
-
 def eval_ap(gt_annos: Sequence[dict],
             dt_annos: Sequence[dict],
             class_name: str,
@@ -424,12 +328,11 @@ def eval_ap(gt_annos: Sequence[dict],
             ignore_thr: float = 0.5) -> Tuple[float, int]:
     """Paper-table AP of one class: VOC all-point AP at ``iou_thr``.
 
-    All ground truth whose ``category`` is ``class_name`` counts (no
-    difficulty filter). Detections of the class are taken by descending
-    score; each matches the not yet matched ground truth of highest IoU if
-    that IoU is ``>= iou_thr`` (a duplicate is a false positive, as in
-    VOC); an unmatched detection whose overlap with a DontCare region over
-    its own area is ``>= ignore_thr`` is ignored.
+    All ground truth whose ``category`` is ``class_name`` counts. In
+    descending score order, each detection of the class matches the not yet
+    matched ground truth of highest IoU if that IoU is ``>= iou_thr`` (a
+    duplicate is a FP, as in VOC); an unmatched one covering a DontCare
+    region (overlap over its area ``>= ignore_thr``) is ignored.
 
     Args:
         gt_annos (Sequence[dict]): Ground truth per image.
@@ -446,14 +349,15 @@ def eval_ap(gt_annos: Sequence[dict],
     per_image = []
     n_gt = 0
     for k, (gt, det) in enumerate(zip(gt_annos, dt_annos)):
-        categories = gt.get('category', gt['name'])
         gt_boxes = np.asarray(gt['bbox'], dtype=np.float64).reshape(-1, 4)
-        keep = np.array([c == class_name for c in categories], dtype=bool)
+        keep = np.array(
+            [c == class_name for c in gt.get('category', gt['name'])],
+            dtype=bool)
         dc = np.array([str(n).lower() == 'dontcare' for n in gt['name']],
                       dtype=bool)
-        det_boxes = np.asarray(det['bbox'], dtype=np.float64).reshape(-1, 4)
         sel = np.array([n == class_name for n in det['name']], dtype=bool)
-        det_boxes = det_boxes[sel]
+        det_boxes = np.asarray(det['bbox'], dtype=np.float64)
+        det_boxes = det_boxes.reshape(-1, 4)[sel]
         scores = np.asarray(det['score'], dtype=np.float64).reshape(-1)[sel]
         per_image.append(
             dict(
@@ -472,20 +376,15 @@ def eval_ap(gt_annos: Sequence[dict],
         ious = img['ious'][j]
         if len(ious) and ious.max() >= iou_thr:
             best = int(np.argmax(ious))
-            if not img['matched'][best]:
-                img['matched'][best] = True
-                tp[n] = 1
-            else:
-                fp[n] = 1
-        elif img['dc'].shape[1] and img['dc'][j].max() >= ignore_thr:
-            continue
-        else:
+            tp[n], fp[n] = (0, 1) if img['matched'][best] else (1, 0)
+            img['matched'][best] = True
+        elif not (img['dc'].shape[1] and img['dc'][j].max() >= ignore_thr):
             fp[n] = 1
     counted = (tp + fp) > 0
     tp, fp = np.cumsum(tp[counted]), np.cumsum(fp[counted])
-    recall = tp / n_gt
     precision = tp / np.maximum(tp + fp, np.finfo(np.float64).eps)
-    return voc_ap(recall, precision) * 100, n_gt
+    # VOC 2010+ all-point interpolation
+    return float(average_precision(tp / n_gt, precision, 'area')) * 100, n_gt
 
 
 def kitti_eval(gt_annos: Sequence[dict],
@@ -496,23 +395,21 @@ def kitti_eval(gt_annos: Sequence[dict],
     Args:
         gt_annos (Sequence[dict]): Ground truth per image.
         dt_annos (Sequence[dict]): Detections per image, same order.
-        classes (Sequence[str]): Classes to evaluate.
-            Defaults to :data:`KITTI_CLASSES`.
+        classes (Sequence[str]): Classes to evaluate. Defaults to
+            :data:`KITTI_CLASSES`.
 
     Returns:
-        dict: ``ap50`` (class -> paper-table AP in percent, NaN when the
-        class has no ground truth), ``n_gt`` (class -> boxes), ``mAP``
-        (mean of the non-NaN ``ap50``; NaN when none), ``devkit`` (class
-        -> difficulty -> dict with ``R40``, ``R11`` and ``n_gt``; R40 and
-        R11 are NaN when no valid ground truth exists at that difficulty,
-        where the devkit would print 0).
+        dict: ``ap50`` (class -> paper-table AP in percent, NaN without
+        ground truth), ``n_gt`` (class -> boxes), ``mAP`` (mean of the
+        non-NaN ``ap50``; NaN when none) and ``devkit`` (class ->
+        difficulty -> ``R40``, ``R11``, ``n_gt``; NaN without valid ground
+        truth at that difficulty, where the devkit would print 0).
     """
     results = dict(ap50={}, n_gt={}, devkit={})
     frames = [prepare_frame(g, d) for g, d in zip(gt_annos, dt_annos)]
     for cls in classes:
-        ap, n = eval_ap(gt_annos, dt_annos, cls)
-        results['ap50'][cls] = ap
-        results['n_gt'][cls] = n
+        results['ap50'][cls], results['n_gt'][cls] = eval_ap(
+            gt_annos, dt_annos, cls)
         results['devkit'][cls] = {}
         for d, difficulty in enumerate(DIFFICULTIES):
             out = eval_class(gt_annos, dt_annos, cls, d, frames=frames)
@@ -522,16 +419,12 @@ def kitti_eval(gt_annos: Sequence[dict],
                 R11=ap_r11(out['precision']) if defined else float('nan'),
                 n_gt=out['n_gt'])
     present = [v for v in results['ap50'].values() if not math.isnan(v)]
-    results['mAP'] = (float(np.mean(present)) if present else float('nan'))
+    results['mAP'] = float(np.mean(present)) if present else float('nan')
     return results
 
 
-def _fmt(value: float) -> str:
-    return 'n/a' if math.isnan(value) else f'{value:.2f}'
-
-
 def format_table(results: dict) -> str:
-    """Markdown tables of :func:`kitti_eval` results.
+    """The tables of :func:`kitti_eval` results.
 
     Args:
         results (dict): What :func:`kitti_eval` returns.
@@ -540,27 +433,25 @@ def format_table(results: dict) -> str:
         str: The paper table (AP50 per class and mAP) and the devkit table
         (Easy / Moderate / Hard, R40 and R11, per class).
     """
-    classes = list(results['ap50'])
-    lines = ['| class | AP50 | GT boxes |', '|---|---:|---:|']
-    for cls in classes:
-        lines.append(f'| {cls} | {_fmt(results["ap50"][cls])} '
-                     f'| {results["n_gt"][cls]} |')
-    lines.append(f'| **mAP** | {_fmt(results["mAP"])} | |')
-    lines.append('AP50: IoU >= 0.5, all-point interpolation; mAP is the '
-                 'unweighted mean over classes with ground truth (n/a '
-                 'classes are excluded).')
-    lines.append('')
-    header = ['class']
-    for d in DIFFICULTIES:
-        header += [f'{d.capitalize()} R40', f'{d.capitalize()} R11']
-    lines.append('| ' + ' | '.join(header) + ' |')
-    lines.append('|---|' + '---:|' * (len(header) - 1))
-    for cls in classes:
-        cells = [cls]
-        for d in DIFFICULTIES:
-            r = results['devkit'][cls][d]
-            cells += [_fmt(r['R40']), _fmt(r['R11'])]
-        lines.append('| ' + ' | '.join(cells) + ' |')
-    lines.append('Official KITTI devkit semantics (evaluate_object.cpp); '
-                 'n/a: no valid ground truth at that difficulty.')
-    return '\n'.join(lines)
+
+    def fmt(value: float) -> str:
+        return 'n/a' if math.isnan(value) else f'{value:.2f}'
+
+    paper = [['class', 'AP50', 'GT boxes']]
+    paper += [[cls, fmt(ap), str(results['n_gt'][cls])]
+              for cls, ap in results['ap50'].items()]
+    paper.append(['mAP', fmt(results['mAP']), ''])
+    devkit = [['class'] + [
+        f'{d.capitalize()} {kind}' for d in DIFFICULTIES
+        for kind in ('R40', 'R11')
+    ]]
+    devkit += [[cls] + [fmt(r[kind]) for r in per_cls.values()
+                        for kind in ('R40', 'R11')]
+               for cls, per_cls in results['devkit'].items()]
+    return '\n'.join([
+        AsciiTable(paper, 'KITTI AP50').table,
+        'IoU >= 0.5, all-point interpolation; mAP over the classes with '
+        'ground truth.',
+        AsciiTable(devkit, 'KITTI devkit').table,
+        'evaluate_object.cpp semantics; n/a: no valid ground truth.'
+    ])

@@ -1,7 +1,9 @@
 from .bbox_heads import Shared2FCBBoxHeadLN
+from .jigsaw_moco import InfoMinJigsawMoCo, JigsawNeck
 from .res5_head import ResLayerWithExtraNorm
 from .verified_pretrained import VerifiedPretrainedInit
 
 __all__ = [
-    'Shared2FCBBoxHeadLN', 'ResLayerWithExtraNorm', 'VerifiedPretrainedInit'
+    'Shared2FCBBoxHeadLN', 'ResLayerWithExtraNorm', 'VerifiedPretrainedInit',
+    'InfoMinJigsawMoCo', 'JigsawNeck'
 ]

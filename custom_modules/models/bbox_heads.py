@@ -3,15 +3,14 @@
 The fine-tuning report's box head normalises each shared FC's output with
 LayerNorm before the ReLU, which keeps the randomly initialised head on the
 scale of the pretrained features. The LayerNorms live in a new attribute
-(``shared_lns``): mmdet's default Xavier init overrides ``shared_fcs`` as a
-whole module and fails on a LayerNorm's 1-D weight.
+(``shared_lns``): mmdet's Xavier init of ``shared_fcs`` fails on a
+LayerNorm's 1-D weight.
 """
 from typing import Tuple
 
-from torch import Tensor, nn
-
 from mmdet.models.roi_heads.bbox_heads import Shared2FCBBoxHead
 from mmdet.registry import MODELS
+from torch import Tensor, nn
 
 
 @MODELS.register_module()

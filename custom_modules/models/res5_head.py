@@ -1,35 +1,28 @@
 """``ResLayerWithExtraNorm``: the C4 res5 RoI head with a norm on its output.
 
 Credit: MoCo's detectron2 benchmark (``Res5ROIHeadsExtraNorm`` in
-facebookresearch/moco ``detection/train_net.py``) appends one norm layer after
-res5 so that the box predictor sees normalised features from a
-self-supervised backbone. Here mmdet's ``ResLayer`` shared head is subclassed
-the same way; its forward is unchanged apart from the norm.
-
-mmselfsup 1.0 registers a ``ResLayerExtraNorm`` into mmdet's MODELS too (hence
-the other name): its norm reuses res5's ``norm_cfg``, so with
-``norm_cfg=dict(type='BN')`` and ``norm_eval=True`` the new norm is put in
-eval mode and normalises with its initial statistics (mean 0, var 1) forever.
-Here the extra norm has its own config and always trains its statistics.
+facebookresearch/moco ``detection/train_net.py``) appends a norm after res5
+so that the box predictor sees normalised self-supervised features; here
+mmdet's ``ResLayer`` shared head is subclassed the same way. mmselfsup 1.0's
+``ResLayerExtraNorm`` (hence the other name) reuses res5's ``norm_cfg``, so
+with ``norm_eval=True`` its extra norm keeps its initial statistics forever;
+this one has its own config and always trains its statistics.
 """
 from typing import Optional
 
 from mmcv.cnn import build_norm_layer
-from torch import Tensor
-from torch.nn.modules.batchnorm import _BatchNorm
-
 from mmdet.models.backbones import ResNet
 from mmdet.models.roi_heads.shared_heads import ResLayer
 from mmdet.registry import MODELS
+from torch import Tensor
+from torch.nn.modules.batchnorm import _BatchNorm
 
 
 @MODELS.register_module()
 class ResLayerWithExtraNorm(ResLayer):
-    """mmdet's res5 shared head followed by an extra norm layer.
-
-    The extra norm is trained with batch statistics even when
-    ``norm_eval=True`` freezes the statistics of res5's own norms (as MoCo,
-    whose res5 is FrozenBN and whose extra norm is SyncBN).
+    """mmdet's res5 shared head followed by an extra norm layer, trained
+    with batch statistics even when ``norm_eval=True`` freezes res5's own
+    (as MoCo: FrozenBN res5, SyncBN extra norm).
 
     Args:
         depth (int): ResNet depth (18, 34, 50, ...).

@@ -1,17 +1,14 @@
 """``VerifiedPretrained``: mmengine's ``Pretrained`` that cannot fail
 silently.
 
-mmengine's ``PretrainedInit`` loads with ``strict=False``, so a checkpoint
-whose keys carry another prefix (``module.encoder.``...) loads nothing and the
-detector trains from scratch without a word. This initializer loads through
-mmengine's ``CheckpointLoader`` (local files go through
-``custom_modules.compat.checkpoint.load_checkpoint_file``, weights only),
-logs a compact key report and raises :class:`~custom_modules.transfer.
-TransferError` when no weight matched, a weight of the module is missing, or
-shapes differ. The checkpoint's ``meta`` is kept on the module as
-``transfer_info`` for ``TransferCheckHook``.
-
-Use it as ``model.backbone.init_cfg``::
+mmengine's ``PretrainedInit`` loads with ``strict=False``: a checkpoint whose
+keys carry another prefix loads nothing and the detector trains from scratch
+without a word. This initializer loads through mmengine's
+``CheckpointLoader`` (local files: the weights-only
+``custom_modules.compat.checkpoint`` loader), logs a key report and raises
+:class:`~custom_modules.transfer.TransferError` unless every weight of the
+module transfers. The checkpoint's ``meta`` stays on the module as
+``transfer_info`` for ``TransferCheckHook``::
 
     init_cfg=dict(type='VerifiedPretrained', checkpoint='swav.pth',
                   prefix='backbone.')
@@ -31,12 +28,9 @@ from ..transfer import (TransferError, extract_state_dict, match_state_dict,
 def fingerprint(module: nn.Module,
                 keys: Iterable[str],
                 num: int = 8) -> Dict[str, float]:
-    """Sums of a few loaded tensors, spread over ``keys``.
-
-    ``TransferCheckHook`` compares them before training, which catches a
-    later initializer (or ``init_weights`` of a child) overwriting the
-    transferred weights.
-    """
+    """Sums of ``num`` loaded tensors spread over ``keys``, which
+    ``TransferCheckHook`` compares before training to catch a later
+    initializer overwriting the transferred weights."""
     keys = [k for k in keys if not k.endswith('num_batches_tracked')]
     if not keys:
         return {}

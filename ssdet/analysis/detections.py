@@ -15,13 +15,14 @@ admits only what such a file holds (tensors, numpy arrays, containers,
 numbers, strings) and refuses everything else with an error naming the file.
 """
 import io
-import os
 import os.path as osp
 import pickle
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
+
+from ..io import atomic_savefig
 
 
 class PredictionFormatError(ValueError):
@@ -117,16 +118,18 @@ def load_predictions(path: str) -> Dict[object, dict]:
 
 
 def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU of boxes ``a`` (N, 4) and ``b`` (M, 4), x1y1x2y2 in pixels."""
-    if len(a) == 0 or len(b) == 0:
-        return np.zeros((len(a), len(b)))
-    lt = np.maximum(a[:, None, :2], b[None, :, :2])
-    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.clip(rb - lt, 0, None).prod(-1)
-    area_a = (a[:, 2:] - a[:, :2]).clip(0).prod(-1)
-    area_b = (b[:, 2:] - b[:, :2]).clip(0).prod(-1)
-    union = area_a[:, None] + area_b[None, :] - inter
-    return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)
+    """IoU of boxes ``a`` (N, 4) and ``b`` (M, 4), x1y1x2y2 in pixels.
+
+    mmdet's :func:`~mmdet.structures.bbox.bbox_overlaps` (the one its
+    assigners use), imported on the first call: the comparison tool has
+    mmdet loaded anyway, and importing this module stays cheap.
+    """
+    import torch
+    from mmdet.structures.bbox import bbox_overlaps
+    ious = bbox_overlaps(
+        torch.as_tensor(a, dtype=torch.float64).reshape(-1, 4),
+        torch.as_tensor(b, dtype=torch.float64).reshape(-1, 4))
+    return ious.numpy()
 
 
 def match(pred: dict, gt_boxes: np.ndarray, gt_labels: np.ndarray,
@@ -258,11 +261,7 @@ def draw_pair(diff: ImageDiff, gt: dict, preds: Sequence[dict],
                         color='black', fontsize=6,
                         bbox=dict(fc=color, alpha=0.6, pad=0.5, lw=0))
         fig.suptitle(osp.basename(diff.img_path), fontsize=9)
-        os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
-        tmp = f'{out}.tmp{os.getpid()}.png'
-        fig.savefig(tmp, dpi=100, bbox_inches='tight')
-        os.replace(tmp, out)
-        return out
+        return atomic_savefig(fig, out, dpi=100, bbox_inches='tight')
     finally:
         plt.close(fig)
 

@@ -8,11 +8,18 @@
 - :func:`plot_metric_vs_axis`: a test metric against a numeric axis, e.g.
   retraining epochs or frozen stages (domain adaptation Fig. 1a/1b);
 - :func:`plot_class_bars`: per-class AP bars of several runs.
+
+:func:`add_figure_options` and :func:`figure_command` are what the plotting
+tools (``tools/analysis/plot_*.py``) share: ``--out``, ``--title``,
+``--force``, and the refusal, error and exit code around drawing.
 """
+import argparse
 import math
-import os
-import os.path as osp
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+import sys
+from typing import (Callable, Dict, List, Mapping, Optional, Sequence, Tuple,
+                    Type)
+
+from ..io import atomic_savefig, refuse_overwrite
 
 Points = Tuple[Sequence[float], Sequence[float]]
 
@@ -25,11 +32,7 @@ def _pyplot():
 
 
 def _save(fig, out: str) -> str:
-    os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
-    tmp = f'{out}.tmp{os.getpid()}.png'
-    fig.savefig(tmp, dpi=120, bbox_inches='tight')
-    os.replace(tmp, out)
-    return out
+    return atomic_savefig(fig, out, dpi=120, bbox_inches='tight')
 
 
 def plot_swav_loss(points: Points,
@@ -176,3 +179,38 @@ def per_class_values(metrics: Mapping[str, float], classes: Sequence[str],
             value = None
         out[cls] = None if value is None or math.isnan(value) else value
     return out
+
+
+def add_figure_options(parser: argparse.ArgumentParser) -> None:
+    """``--out``, ``--title`` and ``--force`` of a command that draws one
+    figure."""
+    parser.add_argument('--out', required=True, help='PNG file to write')
+    parser.add_argument('--title', default='', help='figure title')
+    parser.add_argument(
+        '--force', action='store_true', help='overwrite an existing PNG')
+
+
+def figure_command(args: argparse.Namespace, draw: Callable[[], object],
+                   errors: Tuple[Type[Exception], ...]) -> int:
+    """Draw ``args.out`` and say so: the body of a plotting tool's ``main``.
+
+    An existing ``--out`` is refused without ``--force`` before anything is
+    read; an exception of ``errors`` (bad input) is printed as ``error:
+    ...``.
+
+    Args:
+        args (argparse.Namespace): Has ``out`` and ``force``.
+        draw (callable): Reads the input and writes ``args.out``.
+        errors (tuple[type]): The exceptions that mean bad input.
+
+    Returns:
+        int: The exit code: 0, or 2 on bad input.
+    """
+    try:
+        refuse_overwrite([args.out], args.force)
+        draw()
+    except (FileExistsError, *errors) as e:
+        print(f'error: {e}', file=sys.stderr)
+        return 2
+    print(f'written: {args.out}')
+    return 0

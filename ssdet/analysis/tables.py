@@ -3,7 +3,7 @@
 The metrics are the ``metrics.json`` files that the test stage of a grid
 writes (``tools/test.py --metrics-out``) in
 ``<grid work dir>/<stage>/<run>/``; the axis values of each run come from its
-``.done`` marker, or, without one, from the run's directory name
+``.done`` record, or, without one, from the run's directory name
 (``<axis>-<label>`` joined by ``_``).
 
 Layouts (:data:`LAYOUTS`):
@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
 # The sweep's work-dir layout: metrics file, marker, runs moved aside.
-from ..sweep.grid import DONE_MARKER, METRICS_FILE, STALE_SUFFIX
+from ..sweep.commands import DONE_MARKER, METRICS_FILE, STALE_SUFFIX
 from ..tables import markdown_table, read_metrics
 
 KITTI_CLASSES = ('Car', 'Van', 'Truck', 'Pedestrian', 'Person_sitting',

@@ -14,13 +14,14 @@
 """
 import copy
 import io
-import os
 import os.path as osp
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
+
+from ..io import atomic_save_image, atomic_write_bytes
 
 #: The ImageNet statistics of facebookresearch/swav's ``MultiCropDataset``.
 SWAV_MEAN = (0.485, 0.456, 0.406)
@@ -46,17 +47,14 @@ def write_samples(out_dir: str,
         ``instances`` (``bbox`` x1 y1 x2 y2, ``bbox_label``,
         ``ignore_flag``; at least one box per image), ``seg_map_path``.
     """
-    from PIL import Image
-
     from ..data.synthetic import render_image
-    os.makedirs(out_dir, exist_ok=True)
     h, w = size
     samples = []
     for i in range(num):
         drawn = render_image(h, w, np.random.default_rng([seed, i]))
         path = osp.join(out_dir, f'bench_{i:04d}{ext}')
-        kwargs = dict(quality=90) if ext in ('.jpg', '.jpeg') else {}
-        Image.fromarray(drawn.image).save(path, **kwargs)
+        params = dict(quality=90) if ext in ('.jpg', '.jpeg') else {}
+        atomic_save_image(path, drawn.image, fsync=False, **params)
         instances = [
             dict(
                 bbox=[x, y, x + bw, y + bh],
@@ -291,17 +289,15 @@ def kitti_case(root: str, num_frames: int) -> Tuple[Callable[[], Any], int]:
     from ..data.kitti import convert
     label_dir = osp.join(root, 'training', 'label_2')
     image_dir = osp.join(root, 'training', 'image_2')
-    os.makedirs(label_dir, exist_ok=True)
-    os.makedirs(image_dir, exist_ok=True)
     buf = io.BytesIO()
     Image.new('RGB', (1242, 375)).save(buf, 'PNG')
     png = buf.getvalue()
-    text = '\n'.join(KITTI_LABEL_LINES) + '\n'
+    text = ('\n'.join(KITTI_LABEL_LINES) + '\n').encode()
     for i in range(num_frames):
-        with open(osp.join(label_dir, f'{i:06d}.txt'), 'w') as f:
-            f.write(text)
-        with open(osp.join(image_dir, f'{i:06d}.png'), 'wb') as f:
-            f.write(png)
+        atomic_write_bytes(
+            osp.join(label_dir, f'{i:06d}.txt'), text, fsync=False)
+        atomic_write_bytes(
+            osp.join(image_dir, f'{i:06d}.png'), png, fsync=False)
     out_dir = osp.join(root, 'annotations')
 
     def run():

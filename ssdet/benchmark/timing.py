@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Mapping, Optional
 
+#: A kernel control file (written in place: it is a command, not a file).
 _CLEAR_REFS = '/proc/self/clear_refs'
 _STATUS = '/proc/self/status'
 

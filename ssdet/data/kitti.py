@@ -32,6 +32,9 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
+from ..io import atomic_write_text, refuse_overwrite
+from ..tables import markdown_table
+
 #: The seven evaluated classes, in the fixed order of the project configs.
 KITTI_CLASSES = ('Car', 'Van', 'Truck', 'Pedestrian', 'Person_sitting',
                  'Cyclist', 'Tram')
@@ -219,12 +222,6 @@ def format_label_line(obj: KittiObject) -> str:
     return ' '.join(fields)
 
 
-def _atomic_write_text(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` atomically."""
-    from ..io import atomic_write_text
-    atomic_write_text(path, text)
-
-
 def write_label_file(path: str, objects: Iterable[KittiObject]) -> None:
     """Write a KITTI label or result file atomically.
 
@@ -233,7 +230,7 @@ def write_label_file(path: str, objects: Iterable[KittiObject]) -> None:
         objects (Iterable[KittiObject]): The objects, one line each.
     """
     text = ''.join(format_label_line(obj) + '\n' for obj in objects)
-    _atomic_write_text(path, text)
+    atomic_write_text(path, text)
 
 
 def split_image_ids(image_ids: Sequence[int], val_ratio: float,
@@ -344,43 +341,31 @@ def build_coco(samples: Sequence[KittiSample],
                 height=sample.height,
                 kitti_objects=[object_to_dict(o) for o in sample.objects]))
         for obj in sample.objects:
-            x1, y1, x2, y2 = obj.bbox
-            w, h = x2 - x1, y2 - y1
-            extra = dict(
-                kitti_type=obj.type,
-                truncated=obj.truncated,
-                occluded=obj.occluded,
-                alpha=obj.alpha,
-                kitti_bbox=[x1, y1, x2, y2],
-                kitti_line=obj.line_no)
             if obj.type == DONTCARE:
                 # one ignore region per category: COCO crowd regions only
                 # ignore detections of their own category
-                for name in names:
-                    annotations.append(
-                        dict(
-                            id=len(annotations) + 1,
-                            image_id=sample.image_id,
-                            category_id=cat_ids[name],
-                            bbox=[x1, y1, w, h],
-                            area=w * h,
-                            iscrowd=1,
-                            ignore_flag=1,
-                            **extra))
-                continue
-            category = target_category(obj.type, names, merge_person)
-            if category is None:
-                continue
-            annotations.append(
-                dict(
-                    id=len(annotations) + 1,
-                    image_id=sample.image_id,
-                    category_id=cat_ids[category],
-                    bbox=[x1, y1, w, h],
-                    area=w * h,
-                    iscrowd=0,
-                    ignore_flag=0,
-                    **extra))
+                targets, crowd = names, 1
+            else:
+                category = target_category(obj.type, names, merge_person)
+                targets, crowd = ([] if category is None else [category]), 0
+            x1, y1, x2, y2 = obj.bbox
+            w, h = x2 - x1, y2 - y1
+            for name in targets:
+                annotations.append(
+                    dict(
+                        id=len(annotations) + 1,
+                        image_id=sample.image_id,
+                        category_id=cat_ids[name],
+                        bbox=[x1, y1, w, h],
+                        area=w * h,
+                        iscrowd=crowd,
+                        ignore_flag=crowd,
+                        kitti_type=obj.type,
+                        truncated=obj.truncated,
+                        occluded=obj.occluded,
+                        alpha=obj.alpha,
+                        kitti_bbox=[x1, y1, x2, y2],
+                        kitti_line=obj.line_no))
     return dict(
         info=dict(description='KITTI object detection (2D), converted by '
                   'tools/dataset_converters/kitti2coco.py'),
@@ -467,11 +452,7 @@ def convert(kitti_root: str,
         split: osp.join(out_dir, f'{split}.json')
         for split in ('train', 'val')
     }
-    existing = [p for p in files.values() if osp.exists(p)]
-    if existing and not force:
-        raise FileExistsError(
-            f'{", ".join(existing)} already exist(s); pass --force to '
-            'overwrite')
+    refuse_overwrite(files.values(), force)
 
     label_files = sorted(
         f for f in os.listdir(label_dir) if f.endswith('.txt'))
@@ -537,7 +518,7 @@ def convert(kitti_root: str,
     summary['dropped'] = dict(sorted(dropped.items()))
     # both files are complete in memory before either is replaced
     for split, text in texts.items():
-        _atomic_write_text(files[split], text)
+        atomic_write_text(files[split], text)
     return summary
 
 
@@ -551,26 +532,17 @@ def format_summary(summary: dict) -> str:
         str: The table and the counts of dropped boxes and skipped lines.
     """
     splits = list(summary['splits'])
-    rows = [['', *splits, 'total']]
-
-    def row(label, values):
-        rows.append([label, *map(str, values), str(sum(values))])
-
-    row('images', [summary['splits'][s]['images'] for s in splits])
-    for name in summary['classes']:
-        row(name, [summary['splits'][s]['boxes'][name] for s in splits])
-    row('DontCare (ignore regions)',
-        [summary['splits'][s]['ignore_regions'] for s in splits])
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = []
-    for i, r in enumerate(rows):
-        lines.append('| ' + ' | '.join(
-            c.ljust(w) if j == 0 else c.rjust(w)
-            for j, (c, w) in enumerate(zip(r, widths))) + ' |')
-        if i == 0:
-            lines.append('|' + '|'.join('-' * (w + 2) if j == 0 else '-' *
-                                        (w + 1) + ':'
-                                        for j, w in enumerate(widths)) + '|')
+    columns = ['', *splits, 'total']
+    counts = [('images', [summary['splits'][s]['images'] for s in splits])]
+    counts += [(name, [summary['splits'][s]['boxes'][name] for s in splits])
+               for name in summary['classes']]
+    counts.append(('DontCare (ignore regions)',
+                   [summary['splits'][s]['ignore_regions'] for s in splits]))
+    rows = [
+        dict(zip(columns, [label, *values, sum(values)]))
+        for label, values in counts
+    ]
+    lines = [markdown_table(rows, columns)]
     dropped = summary['dropped']
     lines.append('dropped boxes (type not in --classes): ' + (', '.join(
         f'{k} {v}' for k, v in dropped.items()) if dropped else 'none'))

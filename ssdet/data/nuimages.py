@@ -13,26 +13,28 @@ Field names follow the nuImages schema of the nuScenes devkit
 https://github.com/nutonomy/nuscenes-devkit); the code is our own.
 
 ``sample_data.json`` of the train split holds about 1.3 M rows (over half a
-gigabyte). :func:`iter_json_array` streams it row by row with
-:meth:`json.JSONDecoder.raw_decode` over fixed-size chunks, so memory holds
-one chunk plus the kept file names rather than the whole decoded table (see
-``docs/nuimages.md``).
+gigabyte). :func:`iter_json_array` streams it row by row with ijson, so
+memory holds one chunk plus the kept file names rather than the whole
+decoded table (see ``docs/nuimages.md``).
 
 :func:`make_fake_tables` writes a synthetic root in the same schema. It is
 for tests and benchmarks only.
 """
-import codecs
+import contextlib
 import io
 import json
 import logging
 import os
 import os.path as osp
 import random
-import re
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import (Callable, Dict, Iterable, Iterator, List, Optional,
+from typing import (IO, Callable, Dict, Iterable, Iterator, List, Optional,
                     Sequence, Tuple)
+
+import ijson
+
+from ..io import atomic_open, atomic_write_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -44,8 +46,6 @@ CAMERA_CHANNELS = ('CAM_FRONT', 'CAM_FRONT_RIGHT', 'CAM_FRONT_LEFT',
                    'CAM_BACK', 'CAM_BACK_LEFT', 'CAM_BACK_RIGHT')
 
 _SAMPLE_DATA_FIELDS = ('calibrated_sensor_token', 'filename', 'is_key_frame')
-_WHITESPACE = re.compile(r'[ \t\n\r]*')
-_MAX_ROW_CHARS = 64 << 20
 
 
 class NuImagesFormatError(ValueError):
@@ -136,20 +136,67 @@ def check_tables(root: str,
             f'{", ".join(t + ".json" for t in tables)}; check --version.')
 
 
+class _CountingReader:
+    """A binary file that counts (and reports) the bytes read from it.
+
+    ``chunk`` is the byte range of the last read: the parser stops with an
+    error inside the chunk it was given last.
+    """
+
+    def __init__(self, file: IO[bytes],
+                 on_progress: Optional[Callable[[int], None]]) -> None:
+        self.file = file
+        self.on_progress = on_progress
+        self.chunk = (0, 0)
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.file.read(size)
+        if data:
+            self.chunk = (self.chunk[1], self.chunk[1] + len(data))
+            if self.on_progress is not None:
+                self.on_progress(len(data))
+        return data
+
+
+def _first_byte(file: IO[bytes]) -> bytes:
+    """The first byte that is not JSON whitespace (b'' at the end)."""
+    while True:
+        chunk = file.read(1 << 12)
+        if not chunk:
+            return b''
+        chunk = chunk.lstrip(b' \t\n\r')
+        if chunk:
+            return chunk[:1]
+
+
+def _describe(error: Exception) -> str:
+    """The first line of a yajl error and the text it points at."""
+    text = error.args[0] if error.args else str(error)
+    if isinstance(text, bytes):
+        text = text.decode('utf-8', 'replace')
+    lines = str(text).splitlines()
+    if not lines:
+        return type(error).__name__
+    if len(lines) > 1 and lines[1].strip():
+        return f'{lines[0].rstrip(".")}, at {lines[1].strip()!r}'
+    return lines[0]
+
+
 def iter_json_array(
         path: str,
-        chunk_bytes: int = 1 << 22,
+        chunk_bytes: int = 1 << 16,
         on_progress: Optional[Callable[[int], None]] = None) -> Iterator[dict]:
     """Yield the objects of a top-level JSON array one at a time.
 
-    Reads ``chunk_bytes`` at a time and decodes each element with
-    :meth:`json.JSONDecoder.raw_decode`, so memory holds one chunk (plus the
-    element that straddles it), never the whole array. Only arrays of
-    objects are accepted: that is what every nuImages table is.
+    The file is parsed by `ijson <https://pypi.org/project/ijson/>`_ (its
+    yajl2 C backend where installed), ``chunk_bytes`` at a time, so memory
+    holds one chunk and one element, never the whole array. Only arrays of
+    objects are accepted: that is what every nuImages table is. Numbers
+    come back as ``int`` and ``float``, as from :func:`json.load`.
 
     Args:
         path (str): The JSON file.
-        chunk_bytes (int): Bytes read per step. Defaults to 4 MiB.
+        chunk_bytes (int): Bytes read per step. Defaults to 64 KiB.
         on_progress (callable, optional): Called with the number of bytes
             read after every read, e.g. ``tqdm.update``. Defaults to None.
 
@@ -158,83 +205,40 @@ def iter_json_array(
 
     Raises:
         NuImagesFormatError: The file is not a JSON array of objects; the
-            message names the file and the row index.
+            message names the file, the last complete row, the byte range
+            of the chunk being parsed and the text the parser stopped at.
     """
-    decoder = json.JSONDecoder()
-    utf8 = codecs.getincrementaldecoder('utf-8')()
     with open(path, 'rb') as f:
-        buf, pos, eof = '', 0, False
-
-        def read_more():
-            nonlocal buf, pos, eof
-            data = f.read(chunk_bytes)
-            if on_progress is not None and data:
-                on_progress(len(data))
-            try:
-                text = utf8.decode(data, final=not data)
-            except UnicodeDecodeError as exc:
-                raise NuImagesFormatError(
-                    f'{path}: not UTF-8 text ({exc})') from exc
-            eof = not data
-            buf = buf[pos:] + text
-            pos = 0
-
-        def peek() -> str:
-            # Next non-whitespace character, '' at the end of the file.
-            nonlocal pos
-            while True:
-                pos = _WHITESPACE.match(buf, pos).end()
-                if pos < len(buf):
-                    return buf[pos]
-                if eof:
-                    return ''
-                read_more()
-
-        if peek() != '[':
+        if _first_byte(f) != b'[':
             raise NuImagesFormatError(
                 f'{path}: expected a JSON array ("[" ...), the format of '
                 f'every nuImages table; is the file complete?')
-        pos += 1
+        f.seek(0)
+        reader = _CountingReader(f, on_progress)
         index = 0
-        closed = peek() == ']'
-        while not closed:
-            if peek() != '{':
+        rows = ijson.items(reader, 'item', buf_size=chunk_bytes,
+                           use_float=True)
+        while True:
+            try:
+                row = next(rows)
+            except StopIteration:
+                return
+            except ijson.JSONError as exc:
+                reason = _describe(exc)
+                where = f'after row {index - 1}' if index else 'in row 0'
+                start, end = reader.chunk
+                state = 'truncated' if 'premature EOF' in reason else \
+                    'malformed'
+                raise NuImagesFormatError(
+                    f'{path}: {state} JSON {where} (bytes {start}-{end}: '
+                    f'{reason}); the file is damaged or cut short: '
+                    're-extract the metadata') from exc
+            if not isinstance(row, dict):
                 raise NuImagesFormatError(
                     f'{path}: row {index} is not a JSON object; the file '
                     f'is damaged or not a nuImages table')
-            while True:
-                try:
-                    row, end = decoder.raw_decode(buf, pos)
-                    break
-                except json.JSONDecodeError as exc:
-                    if eof:
-                        raise NuImagesFormatError(
-                            f'{path}: malformed or truncated JSON in row '
-                            f'{index} ({exc.msg}); re-extract the '
-                            f'metadata') from exc
-                    if len(buf) - pos > _MAX_ROW_CHARS:
-                        raise NuImagesFormatError(
-                            f'{path}: row {index} is longer than '
-                            f'{_MAX_ROW_CHARS} characters; the file is '
-                            f'damaged') from exc
-                    read_more()
-            pos = end
             yield row
             index += 1
-            sep = peek()
-            if sep == ',':
-                pos += 1
-            elif sep == ']':
-                closed = True
-            else:
-                raise NuImagesFormatError(
-                    f'{path}: expected "," or "]" after row {index - 1}, '
-                    f'found {sep or "the end of the file"!r}; the file is '
-                    f'truncated or damaged')
-        pos += 1
-        if peek() != '':
-            raise NuImagesFormatError(
-                f'{path}: unexpected data after the closing "]"')
 
 
 def load_table(path: str) -> List[dict]:
@@ -297,7 +301,7 @@ def select_images(
         sweeps: bool = False,
         check_files: bool = True,
         strict: bool = False,
-        chunk_bytes: int = 1 << 22,
+        chunk_bytes: int = 1 << 16,
         on_progress: Optional[Callable[[int],
                                        None]] = None) -> NuImagesSelection:
     """Pick the camera images of a nuImages split.
@@ -319,7 +323,7 @@ def select_images(
         strict (bool): With ``check_files``, raise instead of skipping
             when files are absent. Defaults to False.
         chunk_bytes (int): Read size of the streaming parser.
-            Defaults to 4 MiB.
+            Defaults to 64 KiB.
         on_progress (callable, optional): Called with the bytes of
             ``sample_data.json`` read so far in each step. Defaults to None.
 
@@ -450,7 +454,6 @@ def write_list(path: str, lines: Iterable[str]) -> None:
         path (str): The list file; its folder is created if needed.
         lines (Iterable[str]): The lines, without newlines.
     """
-    from ..io import atomic_open
     with atomic_open(path, 'w') as f:
         for line in lines:
             f.write(f'{line}\n')
@@ -461,16 +464,13 @@ def _token(rng: random.Random) -> str:
 
 
 class _TableWriter:
-    """Streams rows out in the layout of the released tables."""
+    """Writes rows into an open file in the layout of the released tables
+    (``[``, one indented object a row, ``]``)."""
 
-    def __init__(self, path: str):
-        self.path = path
+    def __init__(self, file: IO[str]) -> None:
+        self.file = file
         self.count = 0
-
-    def __enter__(self) -> '_TableWriter':
-        self.file = open(self.path, 'w', encoding='utf-8')
-        self.file.write('[\n')
-        return self
+        file.write('[\n')
 
     def write(self, row: dict) -> None:
         if self.count:
@@ -478,13 +478,22 @@ class _TableWriter:
         self.file.write(json.dumps(row, indent=0))
         self.count += 1
 
-    def __exit__(self, *exc) -> None:
+    def close(self) -> None:
         self.file.write('\n]\n')
-        self.file.close()
+
+
+@contextlib.contextmanager
+def _table_writer(path: str) -> Iterator[_TableWriter]:
+    """A :class:`_TableWriter` on ``path``, which appears (atomically) when
+    the block ends."""
+    with atomic_open(path, 'w') as f:
+        writer = _TableWriter(f)
+        yield writer
+        writer.close()
 
 
 def _write_table(path: str, rows: Iterable[dict]) -> int:
-    with _TableWriter(path) as writer:
+    with _table_writer(path) as writer:
         for row in rows:
             writer.write(row)
     return writer.count
@@ -567,8 +576,8 @@ def make_fake_tables(root: str,
 
     key_camera, sweep_counts = Counter(), Counter()
     start = 1514764800000000
-    with _TableWriter(osp.join(table_root, 'sample_data.json')) as data, \
-            _TableWriter(osp.join(table_root, 'sample.json')) as sample:
+    with _table_writer(osp.join(table_root, 'sample_data.json')) as data, \
+            _table_writer(osp.join(table_root, 'sample.json')) as sample:
         for s in range(num_samples):
             channel = rng.choice(channels)
             t0 = start + s * 10_000_000
@@ -600,10 +609,8 @@ def make_fake_tables(root: str,
                 else:
                     sweep_counts[channel] += 1
                 if jpeg is not None:
-                    path = osp.join(root, filename)
-                    os.makedirs(osp.dirname(path), exist_ok=True)
-                    with open(path, 'wb') as f:
-                        f.write(jpeg)
+                    atomic_write_bytes(
+                        osp.join(root, filename), jpeg, fsync=False)
             for a, b in zip(cam, cam[1:]):
                 a['next'], b['prev'] = b['token'], a['token']
             lidar = dict(

@@ -19,7 +19,6 @@ the course's provided evaluation script: line ``k`` is the course's class
 index ``k`` and COCO ``category_id`` ``k + 1`` here, so an mmdet label index
 equals the course's index.
 """
-import json
 import logging
 import os
 import os.path as osp
@@ -340,15 +339,3 @@ def coco_summary(coco: dict) -> Dict[str, object]:
         boxes=len(coco['annotations']),
         per_class=Counter(names[a['category_id']]
                           for a in coco['annotations']))
-
-
-def write_json(obj: dict, path: str) -> None:
-    """Write JSON atomically (temp file in the same folder, then replace).
-
-    Args:
-        obj (dict): What to write.
-        path (str): The file; its folder is created if needed.
-    """
-    from ..io import atomic_open
-    with atomic_open(path, 'w') as f:
-        json.dump(obj, f)

@@ -6,6 +6,7 @@ import os.path as osp
 import pytest
 import torch
 from mmdet.registry import MODELS
+from mmdet.testing import demo_mm_inputs
 from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
@@ -110,25 +111,6 @@ def test_nyu_family_is_mmdet_faster_rcnn():
 # -- backbone norm modes during real training steps -------------------------
 
 
-def make_batch(seed):
-    from mmdet.structures import DetDataSample
-    from mmengine.structures import InstanceData
-    g = torch.Generator().manual_seed(seed)
-    inputs = [torch.randint(0, 255, (3, 64, 96), generator=g).float()]
-    sample = DetDataSample(
-        metainfo=dict(
-            img_shape=(64, 96),
-            ori_shape=(64, 96),
-            scale_factor=(1.0, 1.0),
-            pad_shape=(64, 96),
-            batch_input_shape=(64, 96)))
-    sample.gt_instances = InstanceData(
-        bboxes=torch.tensor([[10.0, 8.0, 40.0, 50.0], [50.0, 5.0, 90.0,
-                                                       30.0]]),
-        labels=torch.tensor([0, 2]))
-    return dict(inputs=inputs, data_samples=[sample])
-
-
 def train_two_steps(variant):
     path = osp.join(REPO, 'configs', 'faster_rcnn', variant)
     cfg = load(path)
@@ -147,8 +129,10 @@ def train_two_steps(variant):
     }
     conv = model.backbone.layer2[0].conv1.weight.detach().clone()
     model.train()
-    for step in range(2):
-        model.train_step(make_batch(step), wrapper)
+    for _ in range(2):  # one 64 x 96 image with two boxes
+        model.train_step(
+            demo_mm_inputs(1, [(3, 64, 96)], num_items=[2], num_classes=3),
+            wrapper)
     # the convolutions of the backbone did train
     assert not torch.equal(conv, model.backbone.layer2[0].conv1.weight)
     return model, bns, before

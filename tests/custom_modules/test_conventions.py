@@ -5,8 +5,8 @@ import os.path as osp
 import pytest
 from mmengine.config import Config
 
-from custom_modules.conventions import (ConventionsError,
-                                        PretrainConventions, literal_config)
+from custom_modules.conventions import (ConventionsError, PretrainConventions,
+                                        literal_config)
 
 RGB = dict(
     mean=[123.675, 116.28, 103.53],

@@ -1,7 +1,9 @@
+"""Loading configs and checking ``--cfg-options`` before they are merged."""
 import pytest
 from mmengine.config import Config
 
-from ssdet.config import ConfigKeyError, apply_cli_options, check_cfg_options
+from ssdet.config import (ConfigKeyError, apply_cli_options, check_cfg_options,
+                          load_config, merge_cfg_options)
 
 
 @pytest.fixture
@@ -42,3 +44,18 @@ def test_key_below_none_is_a_clear_error(cfg, tmp_path):
 def test_work_dir_defaults_to_config_name(cfg):
     apply_cli_options(cfg, 'configs/demo/my_config.py', None, None)
     assert cfg.work_dir == './work_dirs/my_config'
+
+
+def test_merge_checks_then_merges(cfg):
+    assert merge_cfg_options(cfg, {'train_cfg.max_epochs': 2}) is cfg
+    assert cfg.train_cfg.max_epochs == 2
+    with pytest.raises(ConfigKeyError, match='max_epochs'):
+        merge_cfg_options(cfg, {'train_cfg.max_epoch': 3})
+    assert 'max_epoch' not in cfg.train_cfg
+
+
+def test_load_config_file_or_upstream_name(tmp_path):
+    with pytest.raises(FileNotFoundError, match='configs/'):
+        load_config(str(tmp_path / 'missing.py'))
+    cfg = load_config('mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py')
+    assert cfg.model.type == 'FasterRCNN'

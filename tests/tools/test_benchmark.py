@@ -20,6 +20,20 @@ def tool(load_tool):
     return load_tool('analysis', 'benchmark.py')
 
 
+def _table(printed):
+    """The cells of the printed Markdown table, one list a row (the header
+    first, the rule left out)."""
+    rows = [[cell.strip() for cell in line.strip().strip('|').split('|')]
+            for line in printed.splitlines() if line.startswith('|')]
+    assert rows and set(''.join(rows[1])) <= set('-:'), printed
+    return rows[:1] + rows[2:]
+
+
+def _names(printed):
+    """(benchmark, name) of each row of the printed table."""
+    return [tuple(row[:2]) for row in _table(printed)[1:]]
+
+
 def _our_swav(repo_root):
     found = sorted(
         glob.glob(
@@ -56,9 +70,15 @@ def test_swav_against_stock(tool, repo_root, tmp_path, capsys):
         str(out)
     ] + TINY)
     printed = capsys.readouterr().out
-    assert '| benchmark | name | median |' in printed
-    assert '| swav | ours |' in printed and '| swav | baseline |' in printed
-    assert 'vs baseline' in printed
+    header, ours, baseline = _table(printed)
+    assert header == [
+        'benchmark', 'name', 'median', 'windows min-max', 'ms/item',
+        'peak MiB', 'ratio vs reference'
+    ]
+    assert ours[:2] == ['swav', 'ours']
+    assert baseline[:2] == ['swav', 'baseline']
+    assert ours[2].endswith(' images/s')
+    assert ours[-1].endswith('vs baseline') and baseline[-1] == ''
     on_disk = _check_record(record, out, ['ours', 'baseline'], 'images/s')
     ours, base = on_disk['results']
     assert ours['reference'] == 'baseline' and base['ratio'] is None
@@ -91,7 +111,7 @@ def test_mocov2_default_config(tool, tmp_path, capsys):
     record = tool.main(
         ['mocov2', '--batch-size', '2', '--image-size', '64', '64',
          '--json', str(out)] + TINY)
-    assert '| mocov2 | ours |' in capsys.readouterr().out
+    assert _names(capsys.readouterr().out) == [('mocov2', 'ours')]
     _check_record(record, out, ['ours'], 'images/s')
 
 
@@ -137,7 +157,7 @@ def test_pipeline_detection(tool, repo_root, tmp_path, capsys):
         '--image-format', '.png'
     ] + TINY)
     printed = capsys.readouterr().out
-    assert '| pipeline | ours |' in printed
+    assert _names(printed) == [('pipeline', 'ours')]
     assert 'torchvision' not in printed
 
 
@@ -149,8 +169,8 @@ def test_ops(tool, tmp_path, capsys):
         str(out)
     ] + TINY)
     printed = capsys.readouterr().out
-    assert '| nms | ext_ops |' in printed
-    assert '| roi_align forward | mmcv.ops |' in printed
+    assert ('nms', 'ext_ops') in _names(printed)
+    assert ('roi_align forward', 'mmcv.ops') in _names(printed)
     on_disk = json.load(open(out))
     groups = [(r['group'], r['name']) for r in on_disk['results']]
     assert groups[:3] == [('nms', 'torchvision.ops'), ('nms', 'ext_ops'),
@@ -168,7 +188,8 @@ def test_scaling(tool, tmp_path, capsys):
         str(out)
     ] + TINY)
     printed = capsys.readouterr().out
-    assert '| nuimages | 2x |' in printed and '| kitti | 2x |' in printed
+    assert _names(printed) == [('nuimages', '1x'), ('nuimages', '2x'),
+                               ('kitti', '1x'), ('kitti', '2x')]
     rows = json.load(open(out))['results']
     by = {(r['group'], r['name']): r for r in rows}
     assert by[('nuimages', '1x')]['items'] == 5 * 4

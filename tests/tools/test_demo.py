@@ -1,5 +1,5 @@
-"""tools/demo.py's checks that run without training (the demo itself is
-run by `make demo`)."""
+"""tools/demo.py: the demo grid's seeds, commands and data checks (dry
+runs, no training), and a smoke run of the whole pipeline on a tiny set."""
 import inspect
 import json
 import os
@@ -7,6 +7,7 @@ import os.path as osp
 
 import pytest
 
+from ssdet.analysis import demo as demo_module
 from ssdet.data import synthetic
 
 TINY = dict(num_unlabeled=2, num_train=2, num_val=1, num_test=1, size=(64, 80))
@@ -14,11 +15,10 @@ TINY_SIZES = dict(unlabeled=2, train=2, val=1, test=1)
 
 
 @pytest.fixture
-def demo(load_tool, monkeypatch):
-    """tools/demo.py, expecting the split sizes of TINY."""
-    module = load_tool('demo.py')
-    monkeypatch.setattr(module, 'DATA_SIZES', dict(TINY_SIZES))
-    return module
+def demo(monkeypatch):
+    """ssdet.analysis.demo, expecting the split sizes of TINY."""
+    monkeypatch.setattr(demo_module, 'DATA_SIZES', dict(TINY_SIZES))
+    return demo_module
 
 
 @pytest.fixture(scope='module')
@@ -26,6 +26,14 @@ def data(tmp_path_factory):
     out = str(tmp_path_factory.mktemp('demo') / 'synthetic')
     synthetic.generate(out, seed=0, **TINY)
     return out
+
+
+def run_demo(load_tool, capsys, monkeypatch, repo_root, *args):
+    """tools/demo.py in this process (its runs are subprocesses)."""
+    monkeypatch.chdir(repo_root)  # the demo runs from the repository root
+    code = load_tool('demo.py').main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
 
 
 def test_current_data_is_accepted(demo, data):
@@ -41,9 +49,10 @@ def test_data_of_other_split_sizes_is_refused(demo, data):
 
 
 def test_demo_data_sizes_are_the_generator_defaults(load_tool):
+    # the grid runs make_synthetic.py without size options, and
     # `make_synthetic.py --out DATA --force` (the fix the demo prints) must
     # rewrite the demo's data with the sizes the demo expects
-    sizes = load_tool('demo.py').DATA_SIZES
+    sizes = demo_module.DATA_SIZES
     assert sizes == synthetic.DEFAULT_SPLIT_SIZES
     defaults = inspect.signature(synthetic.generate).parameters
     assert sizes == {s: defaults[f'num_{s}'].default for s in sizes}
@@ -51,6 +60,10 @@ def test_demo_data_sizes_are_the_generator_defaults(load_tool):
                      'make_synthetic.py').parse_args(['--out', 'x'])
     assert sizes == {s: getattr(args, f'num_{s}') for s in sizes}
     assert tuple(args.size) == defaults['size'].default == (192, 256)
+    grid = demo_module.load_demo_grid([0], 'data/synthetic', 'wd/demo')
+    argv = grid.stage('data').argv
+    assert argv[1] == 'tools/dataset_converters/make_synthetic.py'
+    assert not [a for a in argv if a.startswith('--num') or a == '--size']
 
 
 def test_data_of_other_generator_settings_is_refused(demo, data,
@@ -93,15 +106,64 @@ def test_data_without_test_split_is_refused(demo, tmp_path):
     assert 'no annotations/test.json' in demo.stale_data(old)
 
 
-def test_data_options_point_the_test_loop_at_a_split(demo):
-    options = demo.data_options('some/data', 'test')
-    assert 'test_dataloader.dataset.ann_file=annotations/test.json' in options
-    assert ('test_evaluator.ann_file=some/data/annotations/test.json'
-            in options)
-    assert 'val_evaluator.ann_file=some/data/annotations/val.json' in options
+def test_dry_run_lists_the_stages_for_each_seed(load_tool, capsys,
+                                                monkeypatch, repo_root,
+                                                tmp_path):
+    data, work = str(tmp_path / 'synthetic'), str(tmp_path / 'demo')
+    code, out = run_demo(load_tool, capsys, monkeypatch, repo_root,
+                         '--seeds', '0', '1', '--data', data, '--work-dir',
+                         work, '--dry-run')
+    assert code == 0, out
+    runs = [line[2:] for line in out.splitlines() if line.startswith('# ')]
+    assert runs == [  # the whole demo of each seed, in turn
+        f'{stage}/seed-{seed}{backbone}' for seed in (0, 1)
+        for stage, backbones in (('data', ['']), ('pretrain', ['']),
+                                 ('finetune', ['_backbone-random',
+                                               '_backbone-swav']),
+                                 ('test', ['_backbone-random',
+                                           '_backbone-swav']))
+        for backbone in backbones
+    ]
+    commands = dict(zip(runs, [
+        line for line in out.splitlines()
+        if line and not line.startswith(('# ', 'grid '))
+    ]))
+    # each seed its own data (seed 0 the --data folder), split and seed
+    assert f'--out {data} --seed 0' in commands['data/seed-0']
+    assert f'--out {data}-seed1 --seed 1' in commands['data/seed-1']
+    pretrain = commands['pretrain/seed-1']
+    assert 'configs/demo/swav_resnet18-w32_' in pretrain
+    assert f'data_root={data}-seed1/unlabeled/' in pretrain
+    assert 'randomness.seed=1' in pretrain
+    swav = commands['finetune/seed-1_backbone-swav']
+    assert 'faster-rcnn_r18-w32_fpn_synthetic_swav.py' in swav
+    assert (f'model.backbone.init_cfg.checkpoint=$(cat {work}/pretrain/'
+            'seed-1/last_checkpoint)') in swav
+    assert f'val_evaluator.ann_file={data}-seed1/annotations/val.json' in swav
+    random = commands['finetune/seed-0_backbone-random']
+    assert 'faster-rcnn_r18-w32_fpn_synthetic.py' in random
+    assert 'init_cfg.checkpoint' not in random
+    test = commands['test/seed-1_backbone-swav']
+    assert ('test_dataloader.dataset.ann_file=annotations/test.json'
+            in test)
+    assert f'test_evaluator.ann_file={data}-seed1/annotations/test.json' \
+        in test
+    assert f'--out {work}/test/seed-1_backbone-swav/predictions.pkl' in test
+    assert not os.listdir(tmp_path)  # a dry run writes nothing
 
 
-def test_demo_backbone_transfers_between_its_configs(load_tool, repo_root):
+def test_stale_data_stops_the_demo_with_the_fix(demo, data, load_tool,
+                                                capsys, monkeypatch,
+                                                repo_root, tmp_path):
+    demo.DATA_SIZES['test'] = 300
+    code, out = run_demo(load_tool, capsys, monkeypatch, repo_root, '--data',
+                         data, '--work-dir', str(tmp_path / 'demo'))
+    assert code == 2
+    assert 'split sizes' in out
+    assert f'make_synthetic.py --out {data} --seed 0 --force' in out
+
+
+def test_demo_backbone_transfers_between_its_configs(repo_root):
     # the demo pretrains and fine-tunes a half-width ResNet-18: the SwAV
     # config and both detector configs must build the same backbone, or
     # the pretrained run fails at load time after the SwAV minutes
@@ -110,12 +172,15 @@ def test_demo_backbone_transfers_between_its_configs(load_tool, repo_root):
     from mmengine.registry import init_default_scope
     from mmselfsup.registry import MODELS as SSL_MODELS
 
-    demo = load_tool('demo.py')
+    grid = demo_module.load_demo_grid([0], 'data/synthetic', 'wd/demo',
+                                      osp.join(repo_root,
+                                               demo_module.GRID_FILE))
+    backbones = grid.stage('finetune').axes['backbone'].values
     cfgs = {
         name: Config.fromfile(osp.join(repo_root, path))
-        for name, path in (('swav', demo.SWAV_CONFIG),
-                           ('scratch', demo.SCRATCH_CONFIG),
-                           ('pretrained', demo.PRETRAINED_CONFIG))
+        for name, path in (('swav', grid.stage('pretrain').config),
+                           ('scratch', backbones['random'].config),
+                           ('pretrained', backbones['swav'].config))
     }
     for cfg in cfgs.values():
         assert cfg.model.backbone.depth == 18
@@ -140,3 +205,42 @@ def test_demo_backbone_transfers_between_its_configs(load_tool, repo_root):
                                 detector.backbone.layer4)]
         assert widths == [32, 64, 128, 256]
         assert cfgs[name].model.neck.in_channels == widths
+
+
+@pytest.mark.slow
+def test_demo_smoke_run(load_tool, capsys, monkeypatch, repo_root,
+                        tmp_path):
+    """The whole demo, one epoch each on a tiny set: runs, report, and a
+    second call that finds every run done."""
+    sizes = dict(unlabeled=32, train=4, val=2, test=2)
+    monkeypatch.setattr(demo_module, 'DATA_SIZES', sizes)
+    data, work = str(tmp_path / 'synthetic'), str(tmp_path / 'demo')
+    counts = {f'num_{split}': n for split, n in sizes.items()}
+    synthetic.generate(data, seed=0, size=(64, 80), **counts)
+    args = ('--data', data, '--work-dir', work, '--jobs', '2',
+            '--cfg-options', 'train_cfg.max_epochs=1')
+    code, out = run_demo(load_tool, capsys, monkeypatch, repo_root, *args)
+    assert code == 0, out[-4000:]
+    assert f'using existing {data}' in out
+    report = open(osp.join(work, 'results.md')).read()
+    for row in ('| random init |', '| SwAV ', '| difference  |'):
+        assert row in report
+    assert 'Paired bootstrap' in report
+    assert '- CPU: ' in report and '- torch threads: ' in report
+    assert 'mmdet 3.3.0' in report
+    for plot in ('swav_loss.png', 'val_ap50.png', 'per_class_ap.png'):
+        assert osp.isfile(osp.join(work, 'plots', plot))
+        assert f'](plots/{plot})' in report
+    for backbone in ('random', 'swav'):
+        test = osp.join(work, 'test', f'seed-0_backbone-{backbone}')
+        assert osp.isfile(osp.join(test, 'metrics.json'))
+        assert osp.isfile(osp.join(test, 'predictions.pkl'))
+    swav = json.load(open(osp.join(work, 'finetune/seed-0_backbone-swav',
+                                   '.done')))
+    pretrain = json.load(open(osp.join(work, 'pretrain/seed-0/.done')))
+    assert (f'model.backbone.init_cfg.checkpoint={pretrain["artifact"]}'
+            in swav['command'])
+
+    code, out = run_demo(load_tool, capsys, monkeypatch, repo_root, *args)
+    assert code == 0, out[-4000:]
+    assert out.count('done before, skipped') == 6

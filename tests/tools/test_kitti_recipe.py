@@ -32,7 +32,8 @@ def data_options(kitti_root, ann_dir):
             f'{loader}.dataset.ann_file={ann_dir}/{split}.json'
         ]
     for evaluator in ('val_evaluator', 'test_evaluator'):
-        opts.append(f'{evaluator}.ann_file={ann_dir}/val.json')
+        for i in (0, 1):  # CocoMetric, KittiMetric
+            opts.append(f'{evaluator}.{i}.ann_file={ann_dir}/val.json')
     return opts
 
 
@@ -74,9 +75,11 @@ def test_kitti_recipe_trains_and_tests(repo_root, kitti_root, kitti_coco,
                   '--work-dir', work, '--cfg-options', *options)
     assert rc == 0, out[-4000:]
     assert 'KITTI evaluation on 1 images' in out, out[-3000:]
-    assert '| **mAP** |' in out  # the paper table
-    for key in ('kitti/mAP:', 'coco/bbox_mAP:', 'coco/bbox_mAP_50:'):
-        assert key in out, out[-3000:]
+    assert '| mAP ' in out  # the paper table
+    assert 'kitti/mAP:' in out, out[-3000:]
+    # mmdet's CocoMetric beside KittiMetric (a 1-epoch model may find nothing)
+    assert ('coco/bbox_mAP_50:' in out
+            or 'results of the whole dataset is empty' in out), out[-3000:]
 
 
 def test_kitti_recipe_without_checkpoint_stops(repo_root, kitti_root,

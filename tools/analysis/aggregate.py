@@ -1,5 +1,8 @@
 """Tables (Markdown and CSV) of a grid's test metrics, in report layouts.
 
+Reads what ``tools/sweep.py`` leaves in each test run's work dir: the
+``metrics.json`` and the ``.done`` record (axis labels, grid order).
+
 Example:
     python tools/analysis/aggregate.py work_dirs/semi_table1 \\
         --layout semi-table1
@@ -12,7 +15,7 @@ import sys
 
 from ssdet.analysis.tables import (LAYOUTS, AggregateError, build_table,
                                    find_metrics, render_markdown, to_csv)
-from ssdet.io import atomic_write_text
+from ssdet.io import atomic_write_text, refuse_overwrite
 
 
 def parse_args(argv=None):
@@ -51,20 +54,13 @@ def main(argv=None) -> int:
     try:
         runs = find_metrics(args.work_dir, args.stage)
         columns, rows = build_table(runs, args.layout, args.axes)
-    except AggregateError as e:
+        refuse_overwrite([md_path, csv_path], args.force)
+    except (AggregateError, FileExistsError) as e:
         print(f'error: {e}', file=sys.stderr)
         return 2
-    existing = [p for p in (md_path, csv_path) if osp.exists(p)]
-    if existing and not args.force:
-        print(f'error: {", ".join(existing)} exist; pass --force to '
-              'overwrite', file=sys.stderr)
-        return 2
-    markdown = render_markdown(
-        columns, rows, args.layout,
-        ', '.join(
-            osp.join(args.work_dir, s)
-            for s in sorted({r.stage
-                             for r in runs})))
+    stages = sorted({r.stage for r in runs})
+    source = ', '.join(osp.join(args.work_dir, s) for s in stages)
+    markdown = render_markdown(columns, rows, args.layout, source)
     os.makedirs(out, exist_ok=True)
     atomic_write_text(md_path, markdown)
     atomic_write_text(csv_path, to_csv(columns, rows))

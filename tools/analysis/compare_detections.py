@@ -20,7 +20,6 @@ import sys
 
 from mmengine.config import DictAction
 
-import custom_modules  # noqa: F401  (installs compat first)
 from ssdet.analysis.detections import (PredictionFormatError, draw_pair,
                                        ground_truth_from_dataset,
                                        load_predictions, rank_images,
@@ -57,14 +56,13 @@ def parse_args(argv=None):
 
 
 def build_test_set(config: str, options):
+    """The full-initialised test dataset of ``config``."""
     from mmdet.registry import DATASETS
     from mmdet.utils import register_all_modules
 
-    from ssdet.config import load_config
+    from ssdet.config import load_config, merge_cfg_options
     register_all_modules()
-    cfg = load_config(config)
-    if options:
-        cfg.merge_from_dict(options)
+    cfg = merge_cfg_options(load_config(config), options)
     dataset = DATASETS.build(cfg.test_dataloader.dataset)
     dataset.full_init()
     return dataset
@@ -72,6 +70,7 @@ def build_test_set(config: str, options):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    import custom_modules  # noqa: F401  (installs compat before mmdet)
     if osp.isdir(args.out) and os.listdir(args.out) and not args.force:
         print(f'error: {args.out} is not empty; pass --force to write into '
               'it', file=sys.stderr)

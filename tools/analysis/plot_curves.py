@@ -18,7 +18,8 @@ import sys
 
 from ssdet.analysis.logs import (LogFormatError, config_value, load_log,
                                  swav_queue_start)
-from ssdet.analysis.plots import plot_metric_curves, plot_swav_loss
+from ssdet.analysis.plots import (add_figure_options, figure_command,
+                                  plot_metric_curves, plot_swav_loss)
 
 
 def parse_args(argv=None):
@@ -38,66 +39,59 @@ def parse_args(argv=None):
         '(coco/* are shown in percent)')
     metric.add_argument('--names', nargs='+', help='legend names')
     for p in (loss, metric):
-        p.add_argument('--out', required=True, help='PNG file to write')
-        p.add_argument('--title', default='', help='figure title')
-        p.add_argument('--force', action='store_true',
-                       help='overwrite an existing PNG')
+        add_figure_options(p)
         p.add_argument('--skip-bad-lines', action='store_true',
                        help='skip (and count) scalars.json lines that are '
                        'not JSON instead of stopping')
     return parser.parse_args(argv)
 
 
+def plot_loss(args) -> None:
+    """``loss``: the SwAV loss of one run with ln(K) and the queue start."""
+    log = load_log(args.work_dir, args.skip_bad_lines)
+    points = log.series(args.key, x='iter')
+    if not points[0]:
+        raise ValueError(f'no {args.key!r} in the train records of '
+                         f'{args.work_dir}')
+    k = args.num_prototypes or config_value(args.work_dir, 'num_prototypes')
+    start = args.queue_start
+    if start is None:
+        found = swav_queue_start(args.work_dir)
+        if found and found[0] == 'iter':
+            start = found[1]
+        elif found:
+            start = log.epoch_start_iter(found[1])
+    plot_swav_loss(points, args.out, int(k) if k else None, start,
+                   args.title or f'SwAV loss ({args.work_dir})')
+    print(f'K = {int(k) if k else None}, queue start = {start}')
+
+
+def plot_metric(args) -> None:
+    """``metric``: a validation metric over epochs, one line per run."""
+    names = args.names or [
+        osp.basename(osp.normpath(w)) for w in args.work_dirs
+    ]
+    if len(names) != len(args.work_dirs):
+        raise ValueError('--names needs one name per work dir')
+    scale = 100.0 if args.key.startswith('coco/') else 1.0
+    curves = {}
+    for name, work_dir in zip(names, args.work_dirs):
+        log = load_log(work_dir, args.skip_bad_lines)
+        xs, ys = log.series(args.key, val=True)
+        if not xs:
+            print(f'warning: no {args.key} in the validation records of '
+                  f'{work_dir}', file=sys.stderr)
+        curves[name] = (xs, [y * scale for y in ys])
+    if not any(xs for xs, _ in curves.values()):
+        raise ValueError(f'no run has {args.key!r}')
+    plot_metric_curves(curves, args.out, args.key, 'epoch', args.title)
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
-    if osp.exists(args.out) and not args.force:
-        print(f'error: {args.out} exists; pass --force to overwrite',
-              file=sys.stderr)
-        return 2
-    try:
-        if args.plot == 'loss':
-            log = load_log(args.work_dir, args.skip_bad_lines)
-            points = log.series(args.key, x='iter')
-            if not points[0]:
-                raise ValueError(f'no {args.key!r} in the train records of '
-                                 f'{args.work_dir}')
-            k = args.num_prototypes or config_value(args.work_dir,
-                                                    'num_prototypes')
-            start = args.queue_start
-            if start is None:
-                found = swav_queue_start(args.work_dir)
-                if found and found[0] == 'iter':
-                    start = found[1]
-                elif found:
-                    start = log.epoch_start_iter(found[1])
-            plot_swav_loss(points, args.out, int(k) if k else None, start,
-                           args.title or f'SwAV loss ({args.work_dir})')
-            print(f'K = {int(k) if k else None}, queue start = {start}')
-        else:
-            names = args.names or [
-                osp.basename(osp.normpath(w)) for w in args.work_dirs
-            ]
-            if len(names) != len(args.work_dirs):
-                raise ValueError('--names needs one name per work dir')
-            scale = 100.0 if args.key.startswith('coco/') else 1.0
-            curves = {}
-            for name, work_dir in zip(names, args.work_dirs):
-                xs, ys = load_log(work_dir,
-                                  args.skip_bad_lines).series(args.key,
-                                                              val=True)
-                if not xs:
-                    print(f'warning: no {args.key} in the validation records '
-                          f'of {work_dir}', file=sys.stderr)
-                curves[name] = (xs, [y * scale for y in ys])
-            if not any(xs for xs, _ in curves.values()):
-                raise ValueError(f'no run has {args.key!r}')
-            plot_metric_curves(curves, args.out, args.key, 'epoch',
-                               args.title)
-    except (OSError, ValueError, LogFormatError) as e:
-        print(f'error: {e}', file=sys.stderr)
-        return 2
-    print(f'written: {args.out}')
-    return 0
+    plot = plot_loss if args.plot == 'loss' else plot_metric
+    return figure_command(args, lambda: plot(args),
+                          (OSError, ValueError, LogFormatError))
 
 
 if __name__ == '__main__':

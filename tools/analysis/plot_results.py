@@ -12,10 +12,10 @@ Examples:
         --out figures/per_class.png
 """
 import argparse
-import os.path as osp
 import sys
 
-from ssdet.analysis.plots import (per_class_values, plot_class_bars,
+from ssdet.analysis.plots import (add_figure_options, figure_command,
+                                  per_class_values, plot_class_bars,
                                   plot_metric_vs_axis)
 from ssdet.analysis.tables import KITTI_CLASSES, AggregateError, find_metrics
 
@@ -43,10 +43,7 @@ def parse_args(argv=None):
             nargs='+',
             help='test stage(s) (default: '
             'every stage with metrics)')
-        p.add_argument('--out', required=True, help='PNG file to write')
-        p.add_argument('--title', default='', help='figure title')
-        p.add_argument(
-            '--force', action='store_true', help='overwrite an existing PNG')
+        add_figure_options(p)
     return parser.parse_args(argv)
 
 
@@ -59,54 +56,52 @@ def _number(run, axis):
                              'number') from None
 
 
+def plot_axis(args, runs) -> None:
+    """``axis``: a metric against a numeric axis, one line per series."""
+    if not any(args.x in r.axes for r in runs):
+        raise AggregateError(f'no run varies the axis {args.x!r}')
+    scale = 100.0 if args.key.startswith('coco/') else 1.0
+    series = {}
+    for run in runs:
+        if args.key not in run.metrics or args.x not in run.axes:
+            continue
+        if args.series:
+            name = f'{args.series}-{run.axes.get(args.series, "")}'
+        else:
+            name = '_'.join([run.stage] + [
+                f'{a}-{v}' for a, v in run.axes.items() if a != args.x
+            ])
+        xs, ys = series.setdefault(name, ([], []))
+        xs.append(_number(run, args.x))
+        ys.append(float(run.metrics[args.key]) * scale)
+    if not series:
+        raise AggregateError(f'no run has the metric {args.key!r}')
+    plot_metric_vs_axis(series, args.out, args.x, args.key, args.title)
+
+
+def plot_classes(args, runs) -> None:
+    """``classes``: per-class AP bars, one bar per run."""
+    several = len({run.stage for run in runs}) > 1
+    values = {
+        (f'{run.stage}/{run.name}' if several else run.name):
+        per_class_values(run.metrics, args.classes, args.template)
+        for run in runs
+    }
+    if not any(v is not None for per in values.values()
+               for v in per.values()):
+        raise AggregateError(
+            f'no run has any of {args.template.format("<class>")} for '
+            f'{", ".join(args.classes)}')
+    plot_class_bars(values, args.classes, args.out,
+                    args.template.format('').strip('_/'), args.title)
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
-    if osp.exists(args.out) and not args.force:
-        print(
-            f'error: {args.out} exists; pass --force to overwrite',
-            file=sys.stderr)
-        return 2
-    try:
-        runs = find_metrics(args.work_dir, args.stage)
-        if args.plot == 'axis':
-            if not any(args.x in r.axes for r in runs):
-                raise AggregateError(f'no run varies the axis {args.x!r}')
-            scale = 100.0 if args.key.startswith('coco/') else 1.0
-            series = {}
-            for run in runs:
-                if args.key not in run.metrics or args.x not in run.axes:
-                    continue
-                if args.series:
-                    name = f'{args.series}-{run.axes.get(args.series, "")}'
-                else:
-                    name = '_'.join([run.stage] + [
-                        f'{a}-{v}' for a, v in run.axes.items() if a != args.x
-                    ])
-                xs, ys = series.setdefault(name, ([], []))
-                xs.append(_number(run, args.x))
-                ys.append(float(run.metrics[args.key]) * scale)
-            if not series:
-                raise AggregateError(f'no run has the metric {args.key!r}')
-            plot_metric_vs_axis(series, args.out, args.x, args.key, args.title)
-        else:
-            several = len({run.stage for run in runs}) > 1
-            values = {
-                (f'{run.stage}/{run.name}' if several else run.name):
-                per_class_values(run.metrics, args.classes, args.template)
-                for run in runs
-            }
-            if not any(v is not None for per in values.values()
-                       for v in per.values()):
-                raise AggregateError(
-                    f'no run has any of {args.template.format("<class>")} '
-                    f'for {", ".join(args.classes)}')
-            plot_class_bars(values, args.classes, args.out,
-                            args.template.format('').strip('_/'), args.title)
-    except AggregateError as e:
-        print(f'error: {e}', file=sys.stderr)
-        return 2
-    print(f'written: {args.out}')
-    return 0
+    plot = plot_axis if args.plot == 'axis' else plot_classes
+    return figure_command(
+        args, lambda: plot(args, find_metrics(args.work_dir, args.stage)),
+        (AggregateError, ))
 
 
 if __name__ == '__main__':

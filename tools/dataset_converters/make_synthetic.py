@@ -9,8 +9,7 @@ writes ``annotations/{train,val,test}.json`` (COCO),
 ``images/{train,val,test}/`` and the unlabeled pool ``unlabeled/`` (no
 labels), deterministically for a seed.
 Read it with ``configs/_base_/datasets/synthetic_detection.py``. Classes,
-layout and the occlusion rule are described in
-``custom_modules/data_io/synthetic.py``.
+layout and the occlusion rule are described in :mod:`ssdet.data.synthetic`.
 """
 import argparse
 import sys
@@ -28,26 +27,15 @@ def parse_args(argv=None):
     parser.add_argument(
         '--out', required=True, help='output folder, e.g. data/synthetic')
     parser.add_argument('--seed', type=int, default=0, help='default: 0')
-    parser.add_argument(
-        '--num-unlabeled',
-        type=int,
-        default=DEFAULT_SPLIT_SIZES['unlabeled'],
-        help='images in the unlabeled pool (default: %(default)s)')
-    parser.add_argument(
-        '--num-train',
-        type=int,
-        default=DEFAULT_SPLIT_SIZES['train'],
-        help='labeled training images (default: %(default)s)')
-    parser.add_argument(
-        '--num-val',
-        type=int,
-        default=DEFAULT_SPLIT_SIZES['val'],
-        help='labeled validation images (default: %(default)s)')
-    parser.add_argument(
-        '--num-test',
-        type=int,
-        default=DEFAULT_SPLIT_SIZES['test'],
-        help='labeled held-out test images (default: %(default)s; 0: none)')
+    for split, what in (('unlabeled', 'images in the unlabeled pool'),
+                        ('train', 'labeled training images'),
+                        ('val', 'labeled validation images'),
+                        ('test', 'labeled held-out test images (0: none)')):
+        parser.add_argument(
+            f'--num-{split}',
+            type=int,
+            default=DEFAULT_SPLIT_SIZES[split],
+            help=f'{what} (default: %(default)s)')
     parser.add_argument(
         '--size',
         type=int,

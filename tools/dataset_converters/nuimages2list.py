@@ -18,6 +18,7 @@ import sys
 from ssdet.data.nuimages import (MissingTableError, NuImagesFormatError,
                                  nested_subsets, select_images,
                                  subset_list_path, table_path, write_list)
+from ssdet.io import refuse_overwrite
 from ssdet.tables import text_table
 
 
@@ -75,10 +76,10 @@ def main(argv=None):
     outputs = [args.out] + [
         subset_list_path(args.out, n) for n in sorted(set(args.subsets))
     ]
-    existing = [p for p in outputs if osp.exists(p)]
-    if existing and not args.force:
-        raise SystemExit(f'error: {", ".join(existing)} already exist(s); '
-                         f'pass --force to overwrite')
+    try:
+        refuse_overwrite(outputs, args.force)
+    except FileExistsError as exc:
+        raise SystemExit(f'error: {exc}')
 
     sd_file = table_path(args.root, args.version, 'sample_data')
     total = osp.getsize(sd_file) if osp.isfile(sd_file) else None

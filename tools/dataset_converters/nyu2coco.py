@@ -17,7 +17,8 @@ import sys
 
 from ssdet.data.nyu import (SPLITS, NYULabelError, coco_summary,
                             collect_class_names, convert_split, list_split,
-                            load_class_names, write_json)
+                            load_class_names)
+from ssdet.io import atomic_write_json, refuse_overwrite
 from ssdet.tables import text_table
 
 REPO_ROOT = osp.join(osp.dirname(osp.abspath(__file__)), '..', '..')
@@ -60,10 +61,10 @@ def main(argv=None):
             f'error: {osp.join(args.root, "training")} not found; ROOT must '
             f'hold training/images/<n>.JPEG and training/labels/<n>.yml')
     outputs = {stem: osp.join(args.out, f'{stem}.json') for stem, _ in splits}
-    existing = [p for p in outputs.values() if osp.exists(p)]
-    if existing and not args.force:
-        raise SystemExit(f'error: {", ".join(existing)} already exist(s); '
-                         f'pass --force to overwrite')
+    try:
+        refuse_overwrite(outputs.values(), args.force)
+    except FileExistsError as exc:
+        raise SystemExit(f'error: {exc}')
 
     try:
         if args.classes:
@@ -92,7 +93,7 @@ def main(argv=None):
         raise SystemExit(f'error: {exc}; nothing written')
 
     for stem, (coco, _) in results.items():
-        write_json(coco, outputs[stem])
+        atomic_write_json(outputs[stem], coco)
 
     rows, per_class = [], None
     for stem, (coco, skipped) in results.items():

@@ -12,15 +12,14 @@ For continuing MoCo training in mmselfsup (both encoders, ``load_from``)::
     python tools/model_converters/convert.py --src-format pycontrast \\
         --target mmselfsup-moco InfoMin_800.pth infomin_r50_moco.pth
 
-The logic lives in :mod:`ssdet.checkpoints`.
+The logic lives in :mod:`ssdet.checkpoints`; torch and ``custom_modules``
+are imported after the arguments are parsed, so ``--help`` is immediate.
 """
 import argparse
 import sys
 
-import custom_modules  # noqa: F401  (installs compat first)
-from custom_modules.compat.checkpoint import UnsafeCheckpointError
-from ssdet.checkpoints import (ENCODERS, FORMATS, TARGETS,
-                               CheckpointFormatError, convert)
+from ssdet.checkpoints.formats import ENCODERS, FORMATS, TARGETS
+from ssdet.tables import text_table
 
 
 def parse_args(argv=None):
@@ -39,7 +38,8 @@ def parse_args(argv=None):
         choices=TARGETS,
         default='mmdet',
         help='mmdet: backbone.* only (default); mmselfsup-moco: the state '
-        'dict of mmselfsup\'s MoCo, both encoders')
+        'dict of mmselfsup\'s MoCo, both encoders; mmselfsup-jigsaw-moco: '
+        'the same plus the jigsaw neck of InfoMinJigsawMoCo')
     parser.add_argument(
         '--encoder',
         choices=ENCODERS,
@@ -49,7 +49,7 @@ def parse_args(argv=None):
     parser.add_argument(
         '--keep-queue',
         action='store_true',
-        help='for --target mmselfsup-moco: keep the source\'s negative-key '
+        help='for the MoCo targets: keep the source\'s negative-key '
         'queue (default: a fresh queue, as further training on new data '
         'needs)')
     parser.add_argument(
@@ -71,7 +71,7 @@ def summary_table(summary: dict) -> str:
                               for k, n in summary['dropped'].items()) or '-'),
         ('not weights', ', '.join(summary['unused_entries']) or '-'),
     ]
-    for key in ('neck', 'momentum', 'queue'):
+    for key in ('neck', 'momentum', 'queue', 'jigsaw'):
         if summary[key]:
             rows.append((key, summary[key]))
     rows += [
@@ -80,12 +80,13 @@ def summary_table(summary: dict) -> str:
         ('written', f'{summary["dst"]} ({summary["target"]}, '
          f'{summary["written"]} tensors)'),
     ]
-    width = max(len(name) for name, _ in rows)
-    return '\n'.join(f'{name:<{width}}  {value}' for name, value in rows)
+    return text_table(None, rows)
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    from custom_modules.compat.checkpoint import UnsafeCheckpointError
+    from ssdet.checkpoints import CheckpointFormatError, convert
     try:
         summary = convert(
             args.src,

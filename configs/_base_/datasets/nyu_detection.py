@@ -2,10 +2,13 @@
 # val images, 100 classes), converted to COCO JSON by
 #   python tools/dataset_converters/nyu2coco.py data/nyu \
 #       --out data/nyu/annotations
-# COCO file names are relative to the NYU root ('training/images/1.JPEG'), so
-# data_prefix is empty. Classes in the course's fixed order (category_id =
-# index + 1), the same list as nyu_classes.txt beside this file.
-dataset_type = 'CocoDataset'
+# mmdet's COCO loaders, pipelines (1333 x 800) and COCO AP, with per-class
+# AP. COCO file names are relative to the NYU root
+# ('training/images/1.JPEG'), so data_prefix is empty. Classes in the
+# course's fixed order (category_id = index + 1), the same list as
+# nyu_classes.txt beside this file.
+_base_ = 'mmdet::_base_/datasets/coco_detection.py'
+
 data_root = 'data/nyu/'
 metainfo = dict(
     classes=(
@@ -26,61 +29,17 @@ metainfo = dict(
         'goldfish', 'cucumber', 'turtle', 'harp', 'jellyfish', 'swine',
         'pretzel', 'motorcycle', 'beaker', 'rabbit', 'nail', 'axe',
         'salt or pepper shaker', 'croquet ball', 'skunk', 'starfish'))
-backend_args = None
 
-train_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=backend_args),
-    dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='Resize', scale=(1333, 800), keep_ratio=True),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PackDetInputs')
-]
-test_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=backend_args),
-    dict(type='Resize', scale=(1333, 800), keep_ratio=True),
-    dict(type='LoadAnnotations', with_bbox=True),
-    dict(
-        type='PackDetInputs',
-        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
-                   'scale_factor'))
-]
 train_dataloader = dict(
-    batch_size=2,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    batch_sampler=dict(type='AspectRatioBatchSampler'),
     dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        metainfo=metainfo,
-        ann_file='annotations/train.json',
-        data_prefix=dict(img=''),
-        filter_cfg=dict(filter_empty_gt=True, min_size=32),
-        pipeline=train_pipeline,
-        backend_args=backend_args))
+        data_root=data_root, metainfo=metainfo,
+        ann_file='annotations/train.json', data_prefix=dict(img='')))
 val_dataloader = dict(
-    batch_size=1,
-    num_workers=2,
-    persistent_workers=True,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        metainfo=metainfo,
-        ann_file='annotations/val.json',
-        data_prefix=dict(img=''),
-        test_mode=True,
-        pipeline=test_pipeline,
-        backend_args=backend_args))
+        data_root=data_root, metainfo=metainfo,
+        ann_file='annotations/val.json', data_prefix=dict(img='')))
 test_dataloader = val_dataloader
 
 val_evaluator = dict(
-    type='CocoMetric',
-    ann_file=data_root + 'annotations/val.json',
-    metric='bbox',
-    classwise=True,
-    format_only=False,
-    backend_args=backend_args)
+    ann_file=data_root + 'annotations/val.json', classwise=True)
 test_evaluator = val_evaluator

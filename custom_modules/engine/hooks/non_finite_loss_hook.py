@@ -1,23 +1,14 @@
-"""Stop training at the first non-finite loss, before it is checkpointed.
+"""``NonFiniteLossHook``: stop at the first non-finite loss, before it is
+checkpointed.
 
-A NaN or infinite loss poisons the weights at the optimizer step that
-follows it; mmengine keeps training (the logger prints ``loss: nan``) and
-``CheckpointHook`` saves the poisoned weights, and ``last_checkpoint`` then
-points at them, so ``--resume`` restarts from garbage. This hook checks the
-log variables of every iteration and raises :class:`FloatingPointError`
-naming the iteration and the non-finite terms. It runs first among the
-``after_train_iter`` hooks (priority ``HIGHEST``), so no checkpoint of the
-poisoned state is written and ``last_checkpoint`` still names the last good
-one. In a distributed run the ranks agree (one small all-reduce per
-iteration), so every rank stops at the same iteration.
-
-Registered in mmengine's root ``HOOKS``, so mmdet- and mmselfsup-scoped
-configs both find it::
-
-    custom_hooks = [dict(type='NonFiniteLossHook')]
-
-Idea as detectron2's ``FloatingPointError`` check in
-``SimpleTrainer._write_metrics`` (which raises on a non-finite total loss).
+A NaN or infinite loss poisons the weights at the next optimizer step;
+mmengine trains on (``loss: nan``), ``CheckpointHook`` saves the poisoned
+weights and ``last_checkpoint`` points at them, so ``--resume`` restarts
+from garbage. This hook runs first among the ``after_train_iter`` hooks and
+raises :class:`FloatingPointError` naming the iteration, the terms and the
+last good checkpoint; the ranks agree through one small all-reduce. Idea as
+detectron2's check in ``SimpleTrainer._write_metrics``. Registered in
+mmengine's root ``HOOKS``, so mmdet and mmselfsup configs both find it.
 """
 import math
 from typing import Dict, Optional, Sequence
@@ -60,11 +51,6 @@ def non_finite_terms(outputs: Optional[dict],
     return bad
 
 
-def _last_checkpoint(runner) -> Optional[str]:
-    last = runner.message_hub.get_info('last_ckpt')
-    return str(last) if last else None
-
-
 @HOOKS.register_module()
 class NonFiniteLossHook(Hook):
     """Raise :class:`FloatingPointError` at the first non-finite loss.
@@ -80,9 +66,7 @@ class NonFiniteLossHook(Hook):
     def __init__(self, keys: Optional[Sequence[str]] = None) -> None:
         self.keys = list(keys) if keys is not None else None
 
-    def after_train_iter(self,
-                         runner,
-                         batch_idx: int,
+    def after_train_iter(self, runner, batch_idx: int,
                          data_batch: DATA_BATCH = None,
                          outputs: Optional[dict] = None) -> None:
         """Check ``outputs``; raise if a loss term is not finite."""
@@ -96,7 +80,7 @@ class NonFiniteLossHook(Hook):
         if not bad:
             return
         terms = ', '.join(f'{k}={v}' for k, v in bad.items())
-        last = _last_checkpoint(runner)
+        last = runner.message_hub.get_info('last_ckpt')
         where = (f'iteration {runner.iter + 1} (epoch {runner.epoch + 1}, '
                  f'batch {batch_idx + 1})')
         resume = (f'the last good checkpoint is {last}; after the change, '

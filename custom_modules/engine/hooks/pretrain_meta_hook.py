@@ -1,18 +1,15 @@
 """``PretrainMetaHook``: record how the backbone was pretrained."""
 from mmengine.hooks import Hook
-
 from mmselfsup.registry import HOOKS
+
 from ...conventions import PretrainConventions
 
 
 @HOOKS.register_module()
 class PretrainMetaHook(Hook):
     """Write the run's :class:`~custom_modules.conventions.PretrainConventions`
-    to ``checkpoint['meta']['pretrain_cfg']``.
-
-    The detector's ``TransferCheckHook`` reads it to check that fine-tuning
-    feeds the backbone what pretraining fed it.
-    """
+    to ``checkpoint['meta']['pretrain_cfg']``, which the detector's
+    ``TransferCheckHook`` checks fine-tuning against."""
 
     priority = 'LOW'
 

@@ -1,18 +1,14 @@
-"""Refuse to start a run that must continue from existing weights but was
-given none."""
+"""``RequireLoadFromHook``: refuse to start a run that must continue from
+existing weights but was given none."""
 from mmengine.hooks import Hook
-
 from mmselfsup.registry import HOOKS
 
 
 @HOOKS.register_module()
 class RequireLoadFromHook(Hook):
     """Stop before training when neither ``load_from`` nor ``--resume`` is
-    set.
-
-    The InfoMin retraining configs continue contrastive training from
-    existing weights; without them mmengine would silently train from random
-    initialisation for 100 epochs and the result would be mislabeled.
+    set: without them, a config that continues training (the InfoMin
+    retraining) would silently train from random weights.
 
     Args:
         hint (str): What to pass, shown in the error. Defaults to a generic

@@ -4,21 +4,17 @@ from typing import List
 import torch
 from mmengine.dist import all_reduce
 from mmengine.hooks import Hook
-
 from mmselfsup.registry import HOOKS
+
 from ...datasets.transforms import find_skipping_loaders
 from .utils import model_device, unwrap_model
 
 
 @HOOKS.register_module()
 class SkippedImagesReportHook(Hook):
-    """Log, at each epoch end, the images skipped as unreadable.
-
-    Sums the counters of every ``LoadImageFromFileOrSkip`` in the train
-    dataset over dataloader workers and ranks (a collective on all ranks).
-    The counts start at 0 in each process, so after ``--resume`` the total
-    counts since the resume.
-    """
+    """Log, at each epoch end, the images skipped as unreadable: the
+    counters of the train set's ``LoadImageFromFileOrSkip`` summed over
+    workers and ranks (since the start or ``--resume`` of this process)."""
 
     priority = 'BELOW_NORMAL'
 

@@ -3,8 +3,8 @@ import math
 from typing import List, Optional, Sequence
 
 from mmengine.hooks import Hook
-
 from mmselfsup.registry import HOOKS
+
 from .utils import get_swav_loss, mean_across_ranks, model_device, unwrap_model
 
 DATA_BATCH = Optional[Sequence[dict]]
@@ -19,12 +19,11 @@ class SwAVCollapseGuardHook(Hook):
     """Detect a SwAV collapse: the loss stuck at ``ln(K)``.
 
     With uniform Sinkhorn codes every image is assigned equally to all ``K``
-    prototypes and the swapped-prediction loss equals ``ln(K)``: the
-    backbone stops learning. When, after ``warmup_iters``, the loss (mean
-    over ranks) stays within ``tolerance * ln(K)`` of ``ln(K)`` for
-    ``patience`` consecutive iterations, an error naming the known remedies
-    is logged, and with ``stop=True`` :class:`SwAVCollapseError` ends the
-    run (on every rank at the same iteration).
+    prototypes, the swapped-prediction loss equals ``ln(K)`` and the backbone
+    stops learning. When, after ``warmup_iters``, the loss (mean over ranks)
+    stays within ``tolerance * ln(K)`` of ``ln(K)`` for ``patience``
+    iterations, an error naming the known remedies is logged; with
+    ``stop=True`` :class:`SwAVCollapseError` ends the run on every rank.
 
     Args:
         warmup_iters (int): Iterations before the guard watches (the loss
@@ -68,9 +67,7 @@ class SwAVCollapseGuardHook(Hook):
             self.num_prototypes = int(weight.shape[0])
         self.ln_k = math.log(self.num_prototypes)
 
-    def after_train_iter(self,
-                         runner,
-                         batch_idx: int,
+    def after_train_iter(self, runner, batch_idx: int,
                          data_batch: DATA_BATCH = None,
                          outputs: Optional[dict] = None) -> None:
         if runner.iter < self.warmup_iters:

@@ -2,20 +2,14 @@
 
 `SwAV <https://arxiv.org/abs/2006.09882>`_ keeps a queue of recent
 embeddings so that the Sinkhorn-Knopp assignments of a small batch see enough
-samples. The queue semantics (per-rank length, filling and use once full,
-frozen prototypes) follow mmselfsup's ``SwAVHook``/``SwAVLoss`` and
-facebookresearch/swav ``main_swav.py``; this hook is device- and
-wrapper-agnostic, keeps the queue inside the checkpoint and can start it
-adaptively.
-
-Why the queue lives in the checkpoint (``checkpoint['swav_queue']``) rather
-than in per-rank ``queue{rank}.pth`` files as in facebookresearch/swav: a
-checkpoint is then the whole state of the run. ``--resume epoch_40.pth``
-restores the queue of epoch 40 and not the newest one in the work dir, a
-checkpoint copied to another machine resumes fully, and no side file goes
-stale when ``max_keep_ckpts`` prunes checkpoints. mmengine saves on rank 0
-only, so the per-rank queues are all-gathered at each epoch end and before
-each iteration-based checkpoint, a few megabytes once an epoch.
+samples. The semantics follow mmselfsup's ``SwAVHook`` / ``SwAVLoss`` and
+facebookresearch/swav's ``main_swav.py``; this hook is device- and
+wrapper-agnostic, can start the queue adaptively and keeps it in the
+checkpoint (``checkpoint['swav_queue']``, all ranks gathered at each epoch
+end and before each iteration-based checkpoint) rather than in per-rank
+side files: ``--resume epoch_40.pth`` restores the queue of epoch 40, a
+copied checkpoint resumes fully, and nothing goes stale when
+``max_keep_ckpts`` prunes.
 """
 import math
 from typing import Dict, Optional, Sequence
@@ -23,8 +17,8 @@ from typing import Dict, Optional, Sequence
 import torch
 from mmengine.dist import all_gather, get_rank, get_world_size
 from mmengine.hooks import CheckpointHook, Hook
-
 from mmselfsup.registry import HOOKS
+
 from .utils import get_swav_loss, mean_across_ranks, model_device, unwrap_model
 
 DATA_BATCH = Optional[Sequence[dict]]
@@ -37,23 +31,15 @@ CHECKPOINT_KEY = 'swav_queue'
 class SwAVQueueHook(Hook):
     """Start, feed and checkpoint the SwAV queue; freeze the prototypes.
 
-    Replaces mmselfsup's ``SwAVHook`` with the same queue semantics: each
-    rank holds ``queue_length / world_size`` embeddings per crop used for
-    assignment, ``SwAVLoss`` pushes each batch into it and uses it once it is
-    full, and ``use_queue`` is reset at each epoch start. The queue starts:
-
-    - at the start of epoch ``epoch_queue_starts`` (0-based, like
-      facebookresearch/swav's ``epoch >= epoch_queue_starts``), or
-    - adaptively (when ``adaptive_loss_ratio`` is set), after the loss,
-      averaged over ranks, has stayed below ``adaptive_loss_ratio * ln(K)``
-      for ``adaptive_patience`` consecutive iterations; starting the queue
-      while the loss is still near ``ln(K)`` can throw it back there;
-
-    whichever comes first (``epoch_queue_starts=None`` gives a purely
-    adaptive start). The queue, its start and the adaptive counter are saved
-    in each checkpoint under ``checkpoint['swav_queue']`` and restored by
-    ``--resume`` (redistributed over ranks when the number of processes
-    changes but the global length does not).
+    mmselfsup's ``SwAVHook`` semantics: each rank holds ``queue_length /
+    world_size`` embeddings per assignment crop, ``SwAVLoss`` pushes each
+    batch and uses the queue once full, ``use_queue`` is reset each epoch.
+    The queue starts at epoch ``epoch_queue_starts`` (0-based, as
+    facebookresearch/swav) or, with ``adaptive_loss_ratio``, once the loss
+    (mean over ranks) has stayed below ``adaptive_loss_ratio * ln(K)`` for
+    ``adaptive_patience`` iterations (a queue started near ``ln(K)`` can
+    throw the loss back there), whichever comes first. ``--resume`` restores
+    it, redistributed when the number of processes changes.
 
     Args:
         queue_length (int): Global queue length, summed over ranks, trimmed
@@ -74,9 +60,8 @@ class SwAVQueueHook(Hook):
         feat_dim (int, optional): Checked against the prototypes' input
             size; None takes it from there. Defaults to None.
         frozen_layers_cfg (dict, optional): ``{name: iters}``: parameters
-            whose name contains ``name`` get no gradient for the first
-            ``iters`` iterations, e.g. ``dict(prototypes=5005)``. Defaults to
-            None.
+            whose name contains ``name`` are frozen for the first ``iters``
+            iterations, e.g. ``dict(prototypes=5005)``. Defaults to None.
         loss_key (str): Output of ``train_step`` read by the adaptive start.
             Defaults to ``'loss'``.
     """
@@ -98,8 +83,8 @@ class SwAVQueueHook(Hook):
         if epoch_queue_starts is None and adaptive_loss_ratio is None:
             raise ValueError('SwAVQueueHook needs epoch_queue_starts, '
                              'adaptive_loss_ratio, or both')
-        if adaptive_loss_ratio is not None and not (0 < adaptive_loss_ratio <=
-                                                    1):
+        ratio = adaptive_loss_ratio
+        if ratio is not None and not 0 < ratio <= 1:
             raise ValueError('adaptive_loss_ratio is a fraction of ln(K) in '
                              f'(0, 1], got {adaptive_loss_ratio}')
         if adaptive_patience < 1:
@@ -108,9 +93,9 @@ class SwAVQueueHook(Hook):
         self.epoch_queue_starts = epoch_queue_starts
         self.adaptive_loss_ratio = adaptive_loss_ratio
         self.adaptive_patience = adaptive_patience
-        self.batch_size = batch_size
         self.crops_for_assign = (
             list(crops_for_assign) if crops_for_assign is not None else None)
+        self.batch_size = batch_size
         self.feat_dim = feat_dim
         self.frozen_layers_cfg = dict(frozen_layers_cfg or {})
         self.loss_key = loss_key
@@ -121,13 +106,10 @@ class SwAVQueueHook(Hook):
         self.adaptive_count = 0
         self.per_rank_length = 0
         self.num_prototypes = 0
-        self._frozen: Dict[str, Optional[bool]] = {
-            name: None
-            for name in self.frozen_layers_cfg
-        }
+        self._frozen: Dict[str, Optional[bool]] = dict.fromkeys(
+            self.frozen_layers_cfg)
         self._gathered: Optional[Dict] = None
 
-    # ------------------------------------------------------------------ setup
     def before_run(self, runner) -> None:
         """Read sizes from the model and dataloader; trim the length."""
         loss = get_swav_loss(runner.model)
@@ -176,7 +158,6 @@ class SwAVQueueHook(Hook):
                 f'SwAV queue: {length} embeddings ({self.per_rank_length} '
                 f'per rank), starts {" or ".join(start)}')
 
-    # ------------------------------------------------------------ the queue
     def _start_queue(self, runner, started_iter: int, why: str) -> None:
         device = model_device(unwrap_model(runner.model))
         self.queue = torch.zeros(
@@ -211,9 +192,7 @@ class SwAVQueueHook(Hook):
         loss.queue = self.queue
         loss.use_queue = False
 
-    def before_train_iter(self,
-                          runner,
-                          batch_idx: int,
+    def before_train_iter(self, runner, batch_idx: int,
                           data_batch: DATA_BATCH = None) -> None:
         """Freeze or unfreeze the layers of ``frozen_layers_cfg``."""
         if not self.frozen_layers_cfg:
@@ -236,9 +215,7 @@ class SwAVQueueHook(Hook):
                     f'from iter {runner.iter}')
             self._frozen[layer] = frozen
 
-    def after_train_iter(self,
-                         runner,
-                         batch_idx: int,
+    def after_train_iter(self, runner, batch_idx: int,
                          data_batch: DATA_BATCH = None,
                          outputs: Optional[dict] = None) -> None:
         """Adaptive start; gather the queues if a checkpoint follows."""
@@ -266,7 +243,6 @@ class SwAVQueueHook(Hook):
         """Gather every rank's queue for the checkpoint of this epoch."""
         self._gather(runner, runner.iter)
 
-    # ------------------------------------------------------- checkpointing
     @staticmethod
     def _iter_checkpoint_due(runner) -> bool:
         for hook in runner.hooks:

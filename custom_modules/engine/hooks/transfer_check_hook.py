@@ -1,24 +1,20 @@
-"""``TransferCheckHook``: fine-tune with the input and backbone the backbone
-was pretrained with.
+"""``TransferCheckHook``: fine-tune with the input and backbone that the
+backbone was pretrained with.
 
 Both fine-tuning reports this project reproduces fed BGR images to a backbone
-pretrained on RGB. The hook compares, before the first iteration, the
-detector's data preprocessor (mean, std, channel order) and backbone (depth,
-norm family, stem) with the pretraining settings recorded in the checkpoint
-(``meta['pretrain_cfg']``, else the config text in ``meta['cfg']``, read
-as data; see :mod:`custom_modules.conventions`). A mismatch is an
-error unless ``on_mismatch='warn'``. It also checks that the weights loaded
-by ``VerifiedPretrained`` are still in place (not overwritten by a later
-initializer).
+pretrained on RGB. Before the first iteration, the detector's data
+preprocessor (mean, std, channel order) and backbone (depth, norm family,
+stem) are compared with the pretraining recorded in the checkpoint
+(:class:`~custom_modules.conventions.PretrainConventions`), and the weights
+``VerifiedPretrained`` loaded are checked to be still in place.
 """
 import logging
-from typing import Optional
 
+from mmdet.registry import HOOKS
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from torch import nn
 
-from mmdet.registry import HOOKS
 from ...conventions import ConventionsError, PretrainConventions
 from ...transfer import TransferError
 from .utils import unwrap_model
@@ -31,11 +27,9 @@ class TransferCheckHook(Hook):
     Args:
         on_mismatch (str): ``'error'`` raises :class:`TransferError` on a
             mismatch, ``'warn'`` logs it. Defaults to ``'error'``.
-        strict (bool, optional): Shorthand: False means
-            ``on_mismatch='warn'``. Defaults to None.
         require_pretrained (bool): Raise when the backbone was not loaded by
-            ``VerifiedPretrained`` (e.g. its init_cfg is None). Defaults to
-            False: training from scratch is allowed and logged.
+            ``VerifiedPretrained``; else training from scratch is logged.
+            Defaults to False.
         check_weights (bool): Check that the transferred weights are still in
             place (skipped when ``load_from``/``resume`` replaced them).
             Defaults to True.
@@ -45,11 +39,8 @@ class TransferCheckHook(Hook):
 
     def __init__(self,
                  on_mismatch: str = 'error',
-                 strict: Optional[bool] = None,
                  require_pretrained: bool = False,
                  check_weights: bool = True):
-        if strict is not None:
-            on_mismatch = 'error' if strict else 'warn'
         if on_mismatch not in ('error', 'warn'):
             raise ValueError(
                 f'on_mismatch must be "error" or "warn", got {on_mismatch!r}')

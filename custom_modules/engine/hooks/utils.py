@@ -19,11 +19,10 @@ def model_device(model: torch.nn.Module) -> torch.device:
 
 
 def get_swav_loss(model: torch.nn.Module) -> torch.nn.Module:
-    """The ``SwAVLoss`` of a SwAV model (``model.head.loss``).
+    """The ``SwAVLoss`` (``model.head.loss``) of a possibly wrapped model.
 
     Raises:
-        TypeError: The model has no ``head.loss`` with prototypes and a
-            queue attribute.
+        TypeError: The model has no ``head.loss`` with prototypes and queue.
     """
     loss = getattr(getattr(unwrap_model(model), 'head', None), 'loss', None)
     if loss is None or not hasattr(loss, 'queue') or not hasattr(

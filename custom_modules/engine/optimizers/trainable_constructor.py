@@ -1,30 +1,24 @@
-"""An optimizer constructor that leaves frozen parameters out.
+"""``TrainableOptimWrapperConstructor``: an optimizer constructor that
+leaves frozen parameters out.
 
-mmengine 0.10.7's ``DefaultOptimWrapperConstructor`` passes
-``model.parameters()`` -- frozen ones included -- to the optimizer when no
-``paramwise_cfg`` is given, and with one it logs a warning per frozen
-parameter plus a line per trainable parameter, then makes one param group per
-tensor. This subclass always takes the ``paramwise_cfg`` path (so frozen
-parameters are never added), merges tensors with identical settings into one
-group, and logs the resulting groups once as a table::
-
-    group  #params  lr        weight_decay  members
-    0      24       5.00e-03  5.00e-04      neck.* (8), rpn_head.* (6), ...
-    1      30       5.00e-05  5.00e-04      backbone.layer2.* (10), ...
-    2      15       5.00e-07  5.00e-04      backbone.conv1 ...
-
-The lr rules themselves stay in ``paramwise_cfg.custom_keys`` (see
-``configs/_base_/schedules/lr-3-5-7.py``).
+mmengine 0.10.7's ``DefaultOptimWrapperConstructor`` passes every parameter,
+frozen ones included, to the optimizer when no ``paramwise_cfg`` is given;
+with one, it logs a line per parameter and makes a group per tensor. This
+subclass always takes the ``paramwise_cfg`` path (which skips frozen
+parameters), merges tensors with equal settings into one group and logs the
+groups once as a table. The lr rules stay in ``paramwise_cfg.custom_keys``
+(``configs/_base_/schedules/lr-3-5-7.py``).
 """
 import logging
 from contextlib import contextmanager
 from typing import Dict, Iterator, List, Optional, Sequence
 
+from mmdet.registry import OPTIM_WRAPPER_CONSTRUCTORS
 from mmengine.logging import MMLogger, print_log
 from mmengine.optim import DefaultOptimWrapperConstructor
+from terminaltables import AsciiTable
 from torch import nn
 
-from mmdet.registry import OPTIM_WRAPPER_CONSTRUCTORS
 from ...transfer import group_keys
 
 #: Messages of the parent constructor that are replaced by one table.
@@ -82,23 +76,32 @@ def param_group_table(groups: Sequence[dict],
 
 
 def format_table(rows: Sequence[dict], frozen: Sequence[str] = ()) -> str:
-    """Render :func:`param_group_table` rows (and the frozen names)."""
+    """Render :func:`param_group_table` rows (and the frozen names).
+
+    Args:
+        rows (Sequence[dict]): From :func:`param_group_table`.
+        frozen (Sequence[str]): Names of the frozen parameters. Defaults to
+            ().
+
+    Returns:
+        str: An ASCII table, one row a group.
+    """
 
     def num(v):
         return '-' if v is None else f'{v:.2e}'
 
-    lines = [
-        f'{"group":<6}{"#params":>8}  {"lr":<10}{"weight_decay":<14}'
-        'members'
-    ]
-    for r in rows:
-        lines.append(f'{r["group"]:<6}{r["num_params"]:>8}  '
-                     f'{num(r["lr"]):<10}{num(r["weight_decay"]):<14}'
-                     f'{group_keys(r["names"], depth=2, limit=12)}')
+    table = [['group', '#params', 'lr', 'weight_decay', 'members']]
+    table += [[
+        str(r['group']),
+        str(r['num_params']),
+        num(r['lr']),
+        num(r['weight_decay']),
+        group_keys(r['names'], limit=12)
+    ] for r in rows]
     if frozen:
-        lines.append(f'{"frozen":<6}{len(frozen):>8}  (not in the '
-                     f'optimizer) {group_keys(frozen, depth=2, limit=12)}')
-    return '\n'.join(lines)
+        table.append(['frozen', str(len(frozen)), '-', '-',
+                      group_keys(frozen, limit=12)])
+    return AsciiTable(table).table
 
 
 @contextmanager

@@ -1,49 +1,32 @@
 """A crash while saving leaves the previous checkpoint and last_checkpoint
 usable, and ``--resume`` continues from them."""
-import itertools
 import os
 import os.path as osp
 
 import pytest
 import torch
 from mmengine.hooks import CheckpointHook, checkpoint_hook
-from mmengine.model import BaseModel
-from mmengine.runner import Runner
 from mmengine.runner import checkpoint as ckpt_mod
 
 from custom_modules.compat import atomic_save
 from custom_modules.compat.checkpoint import load_checkpoint_file
 
-_names = itertools.count()
 
+@pytest.fixture
+def make_runner(toy_runner):
+    """A toy run keeping one checkpoint an epoch (max_keep_ckpts=1)."""
 
-class Toy(BaseModel):
+    def make(work_dir, max_epochs, resume=False):
+        return toy_runner(
+            work_dir,
+            max_epochs=max_epochs,
+            default_hooks=dict(
+                checkpoint=dict(
+                    type='CheckpointHook', interval=1, max_keep_ckpts=1)),
+            resume=resume,
+            randomness=dict(seed=0))
 
-    def __init__(self):
-        super().__init__()
-        self.fc = torch.nn.Linear(2, 1)
-
-    def forward(self, x, mode='loss'):
-        return dict(loss=self.fc(x).pow(2).mean())
-
-
-def make_runner(work_dir, max_epochs, resume=False, name='atomic'):
-    return Runner(
-        model=Toy(),
-        work_dir=str(work_dir),
-        train_dataloader=dict(
-            dataset=[dict(x=torch.rand(2)) for _ in range(4)],
-            batch_size=2,
-            sampler=dict(type='DefaultSampler', shuffle=False),
-            collate_fn=dict(type='default_collate')),
-        train_cfg=dict(by_epoch=True, max_epochs=max_epochs),
-        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)),
-        default_hooks=dict(
-            checkpoint=dict(
-                type='CheckpointHook', interval=1, max_keep_ckpts=1)),
-        resume=resume,
-        randomness=dict(seed=0),
-        experiment_name=f'{name}_{next(_names)}')
+    return make
 
 
 @pytest.fixture(autouse=True)
@@ -58,7 +41,8 @@ def crash_mid_write(obj, f, *args, **kwargs):
     raise OSError('simulated crash while saving')
 
 
-def test_crash_while_saving_keeps_previous_checkpoint(tmp_path, monkeypatch):
+def test_crash_while_saving_keeps_previous_checkpoint(tmp_path, monkeypatch,
+                                                      make_runner):
     make_runner(tmp_path, 1).train()
     last = tmp_path / 'last_checkpoint'
     first = tmp_path / 'epoch_1.pth'
@@ -87,11 +71,12 @@ def test_crash_while_saving_keeps_previous_checkpoint(tmp_path, monkeypatch):
         'epoch'] == 2
 
 
-def test_upstream_alone_loses_the_checkpoint(tmp_path, monkeypatch):
+def test_upstream_alone_loses_the_checkpoint(tmp_path, monkeypatch,
+                                             make_runner):
     """Why the patch exists: mmengine 0.10.7 deletes, then saves."""
     if not atomic_save._originals:
         pytest.skip('upstream writes atomically; the patch is inactive')
-    make_runner(tmp_path, 1, name='upstream').train()
+    make_runner(tmp_path, 1).train()
     monkeypatch.setattr(CheckpointHook, '_save_checkpoint_with_step',
                         atomic_save._originals['_save_checkpoint_with_step'])
     monkeypatch.setattr(ckpt_mod, 'save_checkpoint',
@@ -100,7 +85,7 @@ def test_upstream_alone_loses_the_checkpoint(tmp_path, monkeypatch):
                         atomic_save._originals['save_checkpoint'])
     monkeypatch.setattr(torch, 'save', crash_mid_write)
     with pytest.raises(OSError):
-        make_runner(tmp_path, 2, resume=True, name='upstream').train()
+        make_runner(tmp_path, 2, resume=True).train()
     assert not (tmp_path / 'epoch_1.pth').exists()
 
 

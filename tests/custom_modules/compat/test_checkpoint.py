@@ -56,31 +56,9 @@ def test_mmengine_uses_the_safe_loader(tmp_path):
     assert torch.equal(ckpt['state_dict']['w'], torch.ones(2))
 
 
-def test_real_runner_checkpoint_loads(tmp_path):
-    from mmengine.model import BaseModel
-    from mmengine.runner import Runner
-
-    class Toy(BaseModel):
-
-        def __init__(self):
-            super().__init__()
-            self.fc = torch.nn.Linear(2, 1)
-
-        def forward(self, x, mode='loss'):
-            return dict(loss=self.fc(x).pow(2).mean())
-
-    runner = Runner(
-        model=Toy(),
-        work_dir=str(tmp_path),
-        train_dataloader=dict(
-            dataset=[dict(x=torch.rand(2)) for _ in range(4)],
-            batch_size=2,
-            sampler=dict(type='DefaultSampler', shuffle=False),
-            collate_fn=dict(type='default_collate')),
-        train_cfg=dict(by_epoch=True, max_epochs=1),
-        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)),
-        default_hooks=dict(checkpoint=dict(type='CheckpointHook')),
-        experiment_name='safe_ckpt')
+def test_real_runner_checkpoint_loads(tmp_path, toy_runner):
+    runner = toy_runner(
+        tmp_path, default_hooks=dict(checkpoint=dict(type='CheckpointHook')))
     runner.train()
     ckpt = checkpoint.load_checkpoint_file(str(tmp_path / 'epoch_1.pth'))
     assert ckpt['meta']['epoch'] == 1

@@ -16,22 +16,9 @@ def build_tiny_faster_rcnn():
 
 
 def make_batch():
-    from mmdet.structures import DetDataSample
-    from mmengine.structures import InstanceData
-    g = torch.Generator().manual_seed(0)
-    inputs = [torch.randint(0, 255, (3, 64, 96), generator=g).float()]
-    sample = DetDataSample(
-        metainfo=dict(
-            img_shape=(64, 96),
-            ori_shape=(64, 96),
-            scale_factor=(1.0, 1.0),
-            pad_shape=(64, 96),
-            batch_input_shape=(64, 96)))
-    sample.gt_instances = InstanceData(
-        bboxes=torch.tensor([[10.0, 8.0, 40.0, 50.0], [50.0, 5.0, 90.0,
-                                                       30.0]]),
-        labels=torch.tensor([0, 2]))
-    return dict(inputs=inputs, data_samples=[sample])
+    """One 64 x 96 image with two boxes (mmdet's test inputs, seeded)."""
+    from mmdet.testing import demo_mm_inputs
+    return demo_mm_inputs(1, [(3, 64, 96)], num_items=[2], num_classes=3)
 
 
 def test_faster_rcnn_loss_backward_predict_on_cpu():

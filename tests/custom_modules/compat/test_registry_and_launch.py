@@ -1,6 +1,15 @@
+"""The mmselfsup registry patch and the launch checks of compat.launch."""
+import argparse
+import os.path as osp
+import shlex
+
 import pytest
 import torch
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
+
+SWAV_4GPU = osp.normpath(
+    osp.join(__file__, '..', '..', '..', '..', 'configs', 'swav',
+             'r50_4gpu.py'))
 
 
 def test_mmselfsup_registries_resolve_loops_and_runners():
@@ -13,23 +22,213 @@ def test_mmselfsup_registries_resolve_loops_and_runners():
     assert RUNNERS.get('Runner') is Runner
 
 
-@pytest.mark.skipif(torch.cuda.is_available(), reason='needs a CPU-only host')
-def test_amp_without_gpu_is_a_clear_error():
-    from custom_modules.compat.launch import LaunchError, check_amp
-    check_amp(False)
-    with pytest.raises(LaunchError, match='needs a CUDA GPU'):
-        check_amp(True)
+CPU_ONLY = pytest.mark.skipif(
+    torch.cuda.is_available(), reason='needs a CPU-only host')
 
 
-@pytest.mark.skipif(torch.cuda.is_available(), reason='needs a CPU-only host')
-def test_slurm_launcher_without_gpu_is_a_clear_error():
+def swav_like():
+    """A config shaped like configs/swav/r50_4gpu.py: AMP and SyncBN."""
+    return Config(
+        dict(
+            default_scope='mmselfsup',
+            model=dict(
+                type='SwAV',
+                backbone=dict(type='ResNet', norm_cfg=dict(type='SyncBN')),
+                neck=dict(
+                    type='SwAVNeck',
+                    in_channels=8,
+                    hid_channels=8,
+                    out_channels=4,
+                    norm_cfg=dict(type='SyncBN'))),
+            optim_wrapper=dict(
+                _scope_='mmselfsup',
+                type='AmpOptimWrapper',
+                loss_scale='dynamic',
+                optimizer=dict(
+                    _scope_='mmselfsup',
+                    type='LARS',
+                    lr=0.6,
+                    momentum=0.9,
+                    weight_decay=1e-6))),
+        filename=SWAV_4GPU)
+
+
+def refusal(cfg, **kwargs):
+    from custom_modules.compat.launch import LaunchError, check_launch
+    with pytest.raises(LaunchError) as info:
+        check_launch(cfg, **kwargs)
+    return str(info.value)
+
+
+def suggested(message):
+    """The ``--cfg-options`` of the message's last line, as DictAction
+    parses them."""
+    *_, last = message.splitlines()
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    return parser.parse_args(shlex.split(last)).cfg_options
+
+
+@CPU_ONLY
+def test_check_launch_lists_everything_in_one_message():
+    from custom_modules.compat.launch import check_launch
+    cfg = swav_like()
+    message = refusal(cfg, launcher='pytorch', nproc=4)
+    lines = message.splitlines()
+    assert lines[0] == (f'{SWAV_4GPU} cannot run as written on this machine: '
+                        '4 processes asked for, 0 CUDA GPUs here.')
+    assert "optim_wrapper.type='AmpOptimWrapper' (from the config)" in lines[1]
+    assert "model.backbone.norm_cfg.type='SyncBN' (from the config)" in (
+        lines[2])
+    assert "model.neck.norm_cfg.type='SyncBN'" in lines[3]
+    assert lines[4] == 'To run it here on 4 processes (CPU), add:'
+    assert '--amp' not in message  # not given, so not named
+    options = suggested(message)
+    assert options == {
+        'optim_wrapper._delete_': True,
+        'optim_wrapper.type': 'OptimWrapper',
+        'optim_wrapper.optimizer.type': 'LARS',
+        'optim_wrapper.optimizer.lr': 0.6,
+        'optim_wrapper.optimizer.momentum': 0.9,
+        'optim_wrapper.optimizer.weight_decay': 1e-6,
+        'model.backbone.norm_cfg.type': 'BN',
+        'model.neck.norm_cfg.type': 'BatchNormXd',
+    }
+    # The suggestion is the whole fix: merged, the config passes, its
+    # optimizer wrapper builds on the CPU, and the neck's norm, which follows
+    # a linear layer (where 'BN' would refuse the 2-D input), trains.
+    from mmengine.optim import OptimWrapper, build_optim_wrapper
+    from mmengine.registry import DefaultScope
+    from mmselfsup.registry import MODELS
+    cfg.merge_from_dict(options)
+    check_launch(cfg, launcher='pytorch', nproc=4, cfg_options=options)
+    with DefaultScope.overwrite_default_scope('mmselfsup'):
+        wrapper = build_optim_wrapper(torch.nn.Linear(2, 1), cfg.optim_wrapper)
+        neck = MODELS.build(cfg.model.neck)
+    assert type(wrapper) is OptimWrapper
+    assert type(wrapper.optimizer).__name__ == 'LARS'
+    neck.train()
+    out, = neck([(torch.randn(4, 8, 2, 2), )])
+    assert out.shape == (4, 4)
+
+
+@CPU_ONLY
+def test_check_launch_names_where_a_setting_comes_from():
+    from custom_modules.compat.launch import check_launch
+
+    # --amp on a config without AMP: the flag is the only thing to drop.
+    plain = Config(
+        dict(optim_wrapper=dict(type='OptimWrapper', optimizer=dict())))
+    message = refusal(plain, amp=True)
+    assert '--amp asks for mixed precision' in message
+    assert 'leave --amp out' in message
+    assert '--cfg-options' not in message
+    check_launch(plain)
+
+    # AMP from --cfg-options: leave it out rather than override it.
+    given = {'optim_wrapper.type': 'AmpOptimWrapper'}
+    plain.merge_from_dict(dict(given, **{'optim_wrapper.loss_scale': 1.0}))
+    message = refusal(plain, cfg_options=given)
+    assert "'AmpOptimWrapper' (from --cfg-options)" in message
+    assert 'leave it out of --cfg-options' in message
+    assert 'To run it here' not in message
+
+    # --amp on the config that asks for AMP itself: both are named.
+    message = refusal(swav_like(), amp=True)
+    assert 'leave --amp out' in message
+    assert "'AmpOptimWrapper' (from the config)" in message
+    assert 'do the above and add:' in message
+
+
+@CPU_ONLY
+def test_check_launch_finds_syncbn_in_lists_and_sync_bn():
+    from custom_modules.compat.launch import check_launch
+    cfg = Config(
+        dict(
+            model=dict(
+                roi_head=dict(bbox_head=[
+                    dict(norm_cfg=dict(type='BN')),
+                    dict(norm_cfg=dict(type='MMSyncBN', requires_grad=True))
+                ])),
+            sync_bn='torch'))
+    message = refusal(cfg, launcher='pytorch', nproc=2)
+    options = suggested(message)
+    assert options == {
+        'model.roi_head.bbox_head.1.norm_cfg.type': 'BatchNormXd',
+        'sync_bn': None
+    }
+    cfg.merge_from_dict(options)
+    assert cfg.model.roi_head.bbox_head[1].norm_cfg == dict(
+        type='BatchNormXd', requires_grad=True)
+    check_launch(cfg, launcher='pytorch', nproc=2)
+
+
+@CPU_ONLY
+def test_check_launch_allows_what_runs_here():
+    from custom_modules.compat.launch import check_launch
+
+    # One process: mmengine reverts SyncBN to BatchNorm by itself.
+    check_launch(Config(dict(model=swav_like().model)))
+    # Testing builds no optimizer and synchronises no batch statistics.
+    check_launch(swav_like(), launcher='pytorch', nproc=4, training=False)
+
+
+@CPU_ONLY
+def test_cluster_launcher_without_gpu_is_refused():
+    message = refusal(Config(dict(model=dict())), launcher='slurm', nproc=4)
+    assert '--launcher slurm starts one process per GPU' in message
+    assert 'tools/dist_train.sh CONFIG N' in message
+
+
+def test_more_processes_than_gpus_is_refused(monkeypatch):
+    from custom_modules.compat.launch import check_launch
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
+    monkeypatch.setattr(torch.cuda, 'device_count', lambda: 2)
+    message = refusal(swav_like(), launcher='pytorch', nproc=4)
+    assert message.splitlines()[0].endswith(
+        '4 processes asked for, 2 CUDA GPUs here.')
+    assert 'start at most 2' in message
+    assert 'AmpOptimWrapper' not in message and 'SyncBN' not in message
+    check_launch(swav_like(), launcher='pytorch', nproc=2)
+
+
+@CPU_ONLY
+def test_optimizer_the_command_line_cannot_write_is_given_as_config():
+    cfg = swav_like()
+    cfg.optim_wrapper.paramwise_cfg = dict(
+        custom_keys={'backbone.layer1': dict(lr_mult=0.1)})
+    message = refusal(cfg)
+    assert 'write a config that inherits this one and sets\n' in message
+    assert '      optim_wrapper = dict(\n' in message
+    assert "type='OptimWrapper'" in message
+    assert "'backbone.layer1'" in message
+    assert 'loss_scale' not in message
+    assert '--cfg-options' not in message
+
+
+def test_launch_errors_are_printed_once_per_machine(monkeypatch, capsys):
+    from custom_modules.compat.launch import exit_with_error
+    for rank, printed in (('1', ''), ('0', 'error: stop\n')):
+        monkeypatch.setenv('LOCAL_RANK', rank)
+        with pytest.raises(SystemExit) as info:
+            exit_with_error('error: stop', 'pytorch', wait=0)
+        assert info.value.code == 1
+        assert capsys.readouterr().err == printed
+    monkeypatch.setenv('SLURM_LOCALID', '3')
+    with pytest.raises(SystemExit):
+        exit_with_error('error: stop', 'slurm', wait=0)
+    assert capsys.readouterr().err == ''
+
+
+def test_pytorch_launcher_outside_torchrun_is_refused(monkeypatch):
     from custom_modules.compat.launch import LaunchError, prepare_launch
-    with pytest.raises(LaunchError, match='dist_train.sh'):
-        prepare_launch(Config(dict(model=dict())), 'slurm')
+    monkeypatch.delenv('RANK', raising=False)
+    with pytest.raises(LaunchError, match='tools/dist_train.sh'):
+        prepare_launch(Config(dict(model=dict())), 'pytorch')
     prepare_launch(Config(dict(model=dict())), 'none')  # nothing to do
 
 
-@pytest.mark.skipif(torch.cuda.is_available(), reason='needs a CPU-only host')
+@CPU_ONLY
 def test_pytorch_launcher_on_cpu_uses_gloo(monkeypatch):
     import torch.distributed as dist
 
@@ -51,24 +250,3 @@ def test_pytorch_launcher_on_cpu_uses_gloo(monkeypatch):
         assert wrapped.device_ids is None
     finally:
         dist.destroy_process_group()
-
-
-@pytest.mark.skipif(torch.cuda.is_available(), reason='needs a CPU-only host')
-def test_syncbn_config_on_cpu_is_refused(monkeypatch):
-    import torch.distributed as dist
-
-    from custom_modules.compat.launch import LaunchError, prepare_launch
-    for k, v in dict(
-            RANK='0',
-            WORLD_SIZE='1',
-            MASTER_ADDR='127.0.0.1',
-            MASTER_PORT='29532').items():
-        monkeypatch.setenv(k, v)
-    cfg = Config(
-        dict(model=dict(backbone=dict(norm_cfg=dict(type='SyncBN')))))
-    try:
-        with pytest.raises(LaunchError, match='SyncBN'):
-            prepare_launch(cfg, 'pytorch')
-    finally:
-        if dist.is_initialized():
-            dist.destroy_process_group()

@@ -1,20 +1,17 @@
 """NonFiniteLossHook stops at the first NaN loss, names the iteration and
 the terms, and no checkpoint of the poisoned state is written."""
-import itertools
 import math
 
 import pytest
 import torch
 from mmengine.model import BaseModel
 from mmengine.registry import HOOKS as ROOT_HOOKS
-from mmengine.runner import Runner
 
 from custom_modules.compat import atomic_save
-from custom_modules.compat.checkpoint import load_checkpoint_file
+from custom_modules.compat.checkpoint import (CheckpointReadError,
+                                              load_checkpoint_file)
 from custom_modules.engine.hooks.non_finite_loss_hook import (
     NonFiniteLossHook, non_finite_terms)
-
-_names = itertools.count()
 
 
 class NaNAt(BaseModel):
@@ -34,26 +31,27 @@ class NaNAt(BaseModel):
         return dict(loss_cls=loss, loss_bbox=self.fc.bias.abs().sum())
 
 
-def make_runner(work_dir, nan_step, hooks):
-    return Runner(
-        model=NaNAt(nan_step),
-        work_dir=str(work_dir),
-        train_dataloader=dict(
-            dataset=[dict(x=torch.rand(2)) for _ in range(8)],
-            batch_size=2,
-            sampler=dict(type='DefaultSampler', shuffle=False),
-            collate_fn=dict(type='default_collate')),
-        train_cfg=dict(by_epoch=True, max_epochs=3),
-        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01)),
-        default_hooks=dict(
-            checkpoint=dict(type='CheckpointHook', interval=2,
-                            by_epoch=False)),
-        custom_hooks=hooks,
-        randomness=dict(seed=0),
-        experiment_name=f'nan_guard_{next(_names)}')
+@pytest.fixture
+def make_runner(toy_runner):
+    """3 epochs of 4 iterations, a checkpoint every 2 iterations."""
+
+    def make(work_dir, nan_step, hooks):
+        return toy_runner(
+            work_dir,
+            model=NaNAt(nan_step),
+            num_samples=8,
+            max_epochs=3,
+            lr=0.01,
+            default_hooks=dict(
+                checkpoint=dict(
+                    type='CheckpointHook', interval=2, by_epoch=False)),
+            custom_hooks=hooks,
+            randomness=dict(seed=0))
+
+    return make
 
 
-def test_stops_before_checkpointing_the_nan_state(tmp_path):
+def test_stops_before_checkpointing_the_nan_state(tmp_path, make_runner):
     atomic_save.install()
     runner = make_runner(tmp_path, 6, [dict(type='NonFiniteLossHook')])
     with pytest.raises(FloatingPointError) as info:
@@ -71,15 +69,16 @@ def test_stops_before_checkpointing_the_nan_state(tmp_path):
     assert all(torch.isfinite(v).all() for v in state.values())
 
 
-def test_without_the_hook_nan_is_checkpointed(tmp_path):
-    """Why the hook exists: upstream saves and points at NaN weights."""
+def test_without_the_hook_nan_is_checkpointed(tmp_path, make_runner):
+    """Why the hook exists: upstream saves and points at NaN weights (which
+    the checkpoint loader then refuses)."""
     make_runner(tmp_path, 6, []).train()
     last = (tmp_path / 'last_checkpoint').read_text()
-    state = load_checkpoint_file(last)['state_dict']
-    assert not all(torch.isfinite(v).all() for v in state.values())
+    with pytest.raises(CheckpointReadError, match='NaN or infinite'):
+        load_checkpoint_file(last)
 
 
-def test_nan_before_any_checkpoint(tmp_path):
+def test_nan_before_any_checkpoint(tmp_path, make_runner):
     runner = make_runner(tmp_path, 1, [dict(type='NonFiniteLossHook')])
     with pytest.raises(FloatingPointError,
                        match='iteration 1 .*no checkpoint was written'):

@@ -252,17 +252,22 @@ def test_resume_redistributes_or_rebuilds_a_mismatched_queue(tmp_path):
     assert probe.use_queue == [False, False, True, True]  # 8 = 2 batches
 
 
+def adaptive_queue(epoch_queue_starts=None) -> SwAVQueueHook:
+    """A queue of 16 that starts after 3 iterations below 0.9 ln(K)."""
+    return SwAVQueueHook(
+        queue_length=16,
+        epoch_queue_starts=epoch_queue_starts,
+        adaptive_loss_ratio=0.9,
+        adaptive_patience=3)
+
+
 def _falls_at(step: int) -> Callable[[int], float]:
     ln_k = math.log(NUM_PROTOTYPES)
     return lambda i: ln_k if i < step else 0.5 * ln_k
 
 
 def test_adaptive_start_fires_when_the_loss_stays_low(tmp_path):
-    hook = SwAVQueueHook(
-        queue_length=16,
-        epoch_queue_starts=None,
-        adaptive_loss_ratio=0.9,
-        adaptive_patience=3)
+    hook = adaptive_queue()
     probe = Probe()
     make_runner(tmp_path, [hook, probe], model=ToySwAV(_falls_at(5))).train()
     # Low from step 5; three low steps (5, 6, 7) -> queue from iter 8.
@@ -274,36 +279,20 @@ def test_adaptive_start_waits_and_epoch_start_still_applies(tmp_path):
     ln_k = math.log(NUM_PROTOTYPES)
     # Dips for 2 steps only (< patience 3), then stays at ln(K).
     flicker = ToySwAV(lambda i: 0.5 * ln_k if i in (2, 3) else ln_k)
-    hook = SwAVQueueHook(
-        queue_length=16,
-        epoch_queue_starts=None,
-        adaptive_loss_ratio=0.9,
-        adaptive_patience=3)
+    hook = adaptive_queue()
     make_runner(tmp_path / 'a', [hook], model=flicker).train()
     assert hook.started_iter is None and hook.queue is None
-    both = SwAVQueueHook(
-        queue_length=16,
-        epoch_queue_starts=2,
-        adaptive_loss_ratio=0.9,
-        adaptive_patience=3)
+    both = adaptive_queue(epoch_queue_starts=2)
     make_runner(tmp_path / 'b', [both], model=ToySwAV(lambda i: ln_k)).train()
     assert both.started_iter == 8  # the epoch start, whichever comes first
 
 
 def test_adaptive_start_state_survives_resume(tmp_path):
-    hook = SwAVQueueHook(
-        queue_length=16,
-        epoch_queue_starts=None,
-        adaptive_loss_ratio=0.9,
-        adaptive_patience=3)
+    hook = adaptive_queue()
     make_runner(
         tmp_path, [hook], model=ToySwAV(_falls_at(1)), max_epochs=1).train()
     assert hook.started_iter == 4
-    resumed = SwAVQueueHook(
-        queue_length=16,
-        epoch_queue_starts=None,
-        adaptive_loss_ratio=0.9,
-        adaptive_patience=3)
+    resumed = adaptive_queue()
     probe = Probe()
     ln_k = math.log(NUM_PROTOTYPES)
     make_runner(

@@ -6,15 +6,14 @@ from torch import nn
 
 
 def build(**kwargs):
-    return MODELS.build(
-        dict(
-            _scope_='mmdet',
-            type='Shared2FCBBoxHeadLN',
-            in_channels=4,
-            fc_out_channels=16,
-            roi_feat_size=7,
-            num_classes=3,
-            **kwargs))
+    """A tiny Shared2FCBBoxHeadLN (or the head ``kwargs`` say)."""
+    cfg = dict(
+        type='Shared2FCBBoxHeadLN',
+        in_channels=4,
+        fc_out_channels=16,
+        roi_feat_size=7,
+        num_classes=3)
+    return MODELS.build(dict(cfg, _scope_='mmdet', **kwargs))
 
 
 def test_layernorm_after_each_fc_before_relu():
@@ -59,14 +58,7 @@ def test_shared_fc_output_is_normalised():
 def test_stock_init_fails_on_layernorm_in_shared_fcs():
     """Why the LNs live in their own attribute: mmdet's Xavier override of
     shared_fcs fails on a LayerNorm weight."""
-    head = MODELS.build(
-        dict(
-            _scope_='mmdet',
-            type='Shared2FCBBoxHead',
-            in_channels=4,
-            fc_out_channels=16,
-            roi_feat_size=7,
-            num_classes=3))
+    head = build(type='Shared2FCBBoxHead')
     head.shared_fcs.append(nn.LayerNorm(16))
     with pytest.raises(ValueError):
         head.init_weights()

@@ -5,13 +5,9 @@ from torch import nn
 
 
 def build(**kwargs):
-    return MODELS.build(
-        dict(
-            _scope_='mmdet',
-            type='ResLayerWithExtraNorm',
-            depth=18,
-            stage=3,
-            **kwargs))
+    """The res5 head of a ResNet-18 (or as ``kwargs`` say)."""
+    cfg = dict(type='ResLayerWithExtraNorm', depth=18, stage=3)
+    return MODELS.build(dict(cfg, _scope_='mmdet', **kwargs))
 
 
 def test_ends_with_the_extra_bn():
@@ -43,12 +39,6 @@ def test_extra_norm_trains_under_norm_eval():
 
 
 def test_extra_norm_cfg_and_resnet50_width():
-    head = MODELS.build(
-        dict(
-            _scope_='mmdet',
-            type='ResLayerWithExtraNorm',
-            depth=50,
-            stage=3,
-            extra_norm_cfg=dict(type='GN', num_groups=32)))
+    head = build(depth=50, extra_norm_cfg=dict(type='GN', num_groups=32))
     assert isinstance(head.extra_norm, nn.GroupNorm)
     assert head.extra_norm.num_channels == 2048

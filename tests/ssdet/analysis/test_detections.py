@@ -33,6 +33,15 @@ def test_iou_and_greedy_matching():
     assert tp.tolist() == [True, False, False, False]
 
 
+def test_iou_matrix_values_and_empty_inputs():
+    a = np.array([[0, 0, 10, 10], [0, 0, 20, 20]], float)
+    b = np.array([[5, 0, 15, 10], [30, 30, 40, 40], [0, 0, 10, 10]], float)
+    assert iou_matrix(a, b) == pytest.approx(
+        np.array([[50 / 150, 0, 1], [100 / 400, 0, 100 / 400]]))
+    assert iou_matrix(a, np.zeros((0, 4))).shape == (2, 0)
+    assert iou_matrix(np.zeros((0, 4)), b).shape == (0, 3)
+
+
 def test_rank_images_puts_the_biggest_difference_first():
     gt = {i: dict(img_path=f'{i}.png', bboxes=np.array([[0, 0, 10, 10.]]),
                   labels=np.array([0])) for i in (1, 2, 3)}

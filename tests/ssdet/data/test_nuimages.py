@@ -1,3 +1,5 @@
+"""The nuImages tables: streaming them, picking images, nested subsets and
+the synthetic tables."""
 import io
 import json
 import logging
@@ -135,6 +137,7 @@ def _write(path, text):
 def test_iter_json_array_any_chunking(tmp_path, chunk, indent):
     rows = [{
         'a': i,
+        'x': i / 4,
         'name': 'Zürich ☃ ✓' * (i + 1),
         'l': [1, {
             'b': None
@@ -144,7 +147,22 @@ def test_iter_json_array_any_chunking(tmp_path, chunk, indent):
     seen = []
     out = list(nuim.iter_json_array(path, chunk, on_progress=seen.append))
     assert out == rows
+    assert [type(row['x']) for row in out] == [float] * 6  # not Decimal
     assert sum(seen) == osp.getsize(path)
+    assert max(seen) <= chunk
+
+
+def test_iter_json_array_streams(tmp_path):
+    # the first row comes after one chunk, not after the whole file: memory
+    # holds a chunk, never the decoded table
+    rows = [{'token': f'{i:032x}', 'filename': f'samples/{i}.jpg'}
+            for i in range(2000)]
+    path = _write(tmp_path / 'big.json', json.dumps(rows, indent=0))
+    seen = []
+    stream = nuim.iter_json_array(path, 4096, on_progress=seen.append)
+    assert next(stream) == rows[0]
+    assert sum(seen) <= 2 * 4096 < osp.getsize(path)
+    assert list(stream) == rows[1:]
 
 
 def test_iter_json_array_empty_and_whitespace(tmp_path):
@@ -156,15 +174,19 @@ def test_iter_json_array_empty_and_whitespace(tmp_path):
 @pytest.mark.parametrize('text, match', [
     ('{"a": 1}', 'expected a JSON array'),
     ('', 'expected a JSON array'),
-    ('[{"a": 1}, {"a": 2', 'truncated JSON in row 1'),
-    ('[{"a": 1}, {"a": 2}', 'after row 1'),
-    ('[{"a": 1} {"a": 2}]', 'after row 0'),
+    ('[', r'truncated JSON in row 0 \(bytes 0-1: .*premature EOF'),
+    ('[{"a": 1}, {"a": 2', r'truncated JSON after row 0 \(bytes 16-18: '),
+    ('[{"a": 1}, {"a": 2}', 'truncated JSON after row 1'),
+    ('[{"a": 1} {"a": 2}]', "malformed JSON after row 0 .*expect ','"),
     ('[{"a": 1}, 3]', 'row 1 is not a JSON object'),
-    ('[{"a": 1}, {"a": tru}]', 'malformed or truncated JSON in row 1'),
-    ('[{"a": 1}] x', 'after the closing'),
+    ('[{"a": 1}, {"a": tru}]', 'malformed JSON after row 0 .*invalid'),
+    ('[{"a": 1}] x', "after row 0 .*trailing garbage, at '}] x'"),
+    (b'[{"a": "\xff"}]', 'malformed JSON in row 0 .*UTF8'),
 ])
 def test_iter_json_array_errors(tmp_path, text, match):
-    path = _write(tmp_path / 'bad.json', text)
+    path = str(tmp_path / 'bad.json')
+    with open(path, 'wb') as f:
+        f.write(text if isinstance(text, bytes) else text.encode())
     with pytest.raises(nuim.NuImagesFormatError, match=match) as exc:
         list(nuim.iter_json_array(path, 4))
     assert path in str(exc.value)

@@ -42,14 +42,8 @@ def test_same_seed_gives_identical_files(tmp_path):
 
 def test_images_depend_only_on_seed_split_and_index(tmp_path):
     generate(str(tmp_path / 'small'), seed=0, **TINY)
-    generate(
-        str(tmp_path / 'big'),
-        seed=0,
-        num_unlabeled=6,
-        num_train=7,
-        num_val=3,
-        num_test=3,
-        size=(64, 80))
+    generate(str(tmp_path / 'big'), seed=0, **dict(
+        TINY, num_unlabeled=6, num_train=7, num_val=3, num_test=3))
     small, big = _files(tmp_path / 'small'), _files(tmp_path / 'big')
     for path, data in small.items():
         if path.endswith('.png'):

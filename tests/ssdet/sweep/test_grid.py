@@ -1,12 +1,13 @@
-"""The grid schema: validation errors, expansion, naming, placeholders."""
+"""The grid schema (pydantic) and the grid's runs: validation errors
+naming file and key, expansion, naming, placeholders."""
 import glob
 import os.path as osp
 
 import pytest
 import yaml
 
-from ssdet.sweep.grid import (GridError, expand, format_label, format_option,
-                              load_grid, parse_grid, render)
+from ssdet.sweep.grid import GridError, expand, load_grid, parse_grid, render
+from ssdet.sweep.schema import format_label, format_option
 
 BASE = dict(
     name='g',
@@ -71,8 +72,13 @@ def test_expansion_and_names():
     assert [r.order for r in runs] == list(range(10))
     # a test stage after a train stage tests its config and checkpoint
     test = grid.stage('test')
-    assert test.spec['config'] == '{finetune.config}'
-    assert test.spec['checkpoint'] == '{finetune.checkpoint}'
+    assert test.config == '{finetune.config}'
+    assert test.checkpoint == '{finetune.checkpoint}'
+    assert test.inherits_options
+    # a value's `key` sets that config option
+    assert runs[3].choices['lr'][1].cfg_options == {
+        'optim_wrapper.optimizer.lr': 0.02
+    }
 
 
 def test_default_name_and_grid_name_from_file():
@@ -103,12 +109,12 @@ def test_render_placeholders():
 @pytest.mark.parametrize(
     'changes, key, message',
     [
-        (dict(stages=[]), 'stages', 'non-empty'),
+        (dict(stages=[]), 'stages', 'at least 1 item'),
         (dict(stages__1__kind='fit'), 'stages[1] (finetune).kind', "'fit'"),
         (dict(stages__1__after='nope'), 'stages[1] (finetune).after',
          'not an earlier stage'),
         (dict(stages__1__optimizer=1), 'stages[1] (finetune).optimizer',
-         'unknown key'),
+         'Extra inputs are not permitted'),
         (dict(stages__1__axes={'lr_policy': [1]}),
          'stages[1] (finetune).axes.lr_policy', 'letters and digits'),
         (dict(stages__1__axes={'backbone': [1]}),
@@ -116,9 +122,11 @@ def test_render_placeholders():
         (dict(stages__1__axes={'lr': dict(values=[])}),
          'stages[1] (finetune).axes.lr.values', 'non-empty'),
         (dict(stages__1__axes={'lr': dict(values=['a_b'])}),
-         'stages[1] (finetune).axes.lr.values', 'directory name'),
+         'stages[1] (finetune).axes.lr.values.a_b', 'directory name'),
         (dict(stages__1__axes={'lr': dict(values=[1, 1])}),
          'stages[1] (finetune).axes.lr.values', 'twice'),
+        (dict(stages__1__axes={'lr': dict(values={'a': 0.1})}),
+         'stages[1] (finetune).axes.lr.values', 'give the axis a `key`'),
         (dict(stages__1__cfg_options={'x': '{swav.checkpoint}'}),
          'stages[1] (finetune).cfg_options.x', "'swav' is not an earlier"),
         (dict(stages__1__cfg_options={'x': '{pretrain.ckpt}'}),
@@ -131,9 +139,15 @@ def test_render_placeholders():
          'stages[1] (finetune).cfg_options.x', 'dotted name'),
         (dict(stages__1__cfg_options={'x': 'a}b'}),
          'stages[1] (finetune).cfg_options.x', 'unbalanced brace'),
-        (dict(stages__0__config=None), 'stages[0] (pretrain).config',
-         'must be a string'),
-        (dict(inputs={'w': '/abs/w.pth'}), 'inputs.w', 'absolute'),
+        (dict(stages__0__config=None), 'stages[0] (pretrain)',
+         'needs `config`'),
+        (dict(stages__0__config=5), 'stages[0] (pretrain).config',
+         'valid string'),
+        (dict(stages__2__dump='yes'), 'stages[2] (test).dump',
+         'valid boolean'),
+        (dict(stages__2__name='work_dir'), 'stages[2] (work_dir).name',
+         'reserved'),
+        (dict(inputs={'w': '/abs/w.pth'}), 'inputs', 'absolute'),
         (dict(name='a b'), 'name', 'directory name'),
     ])
 def test_validation_errors_name_file_and_key(changes, key, message):
@@ -144,6 +158,16 @@ def test_validation_errors_name_file_and_key(changes, key, message):
     assert message in text
 
 
+def test_every_schema_error_is_reported():
+    data = grid_with(stages__0__config=5, stages__2__dump='yes')
+    with pytest.raises(GridError) as e:
+        parse_grid(data, 'grids/x.yaml')
+    lines = str(e.value).splitlines()
+    assert [line.split(':')[1].strip() for line in lines] == [
+        'stages[0] (pretrain).config', 'stages[2] (test).dump'
+    ]
+
+
 def test_missing_required_keys():
     data = dict(stages=[dict(name='t', kind='train')])
     with pytest.raises(GridError, match=r'stages\[0\] \(t\): .*`config`'):
@@ -152,7 +176,8 @@ def test_missing_required_keys():
     with pytest.raises(GridError, match='needs `checkpoint`'):
         parse_grid(data, 'x.yaml')
     data = dict(stages=[dict(name='c', kind='command', argv=['ls'])])
-    with pytest.raises(GridError, match='needs `artifact`'):
+    with pytest.raises(GridError, match=r'stages\[0\] \(c\).artifact: Field '
+                       'required'):
         parse_grid(data, 'x.yaml')
 
 
@@ -176,8 +201,8 @@ def test_shipped_grids_are_valid(path):
     assert len(names) == len(set(names))
     root = REPO
     for stage in grid.stages:
-        configs = [stage.spec.get('config')] + [
-            v.config for a in stage.axes for v in a.values
+        configs = [getattr(stage, 'config', None)] + [
+            v.config for a in stage.axes.values() for v in a.values.values()
         ]
         for config in configs:
             if config and '{' not in config:

@@ -1,14 +1,15 @@
-"""The sweep scheduler with a stub executor: commands per launcher, dry run,
-markers, skip / resume / failure / blocking, selection and the summary."""
+"""The engine (doit) with a stub executor: commands per launcher, dry run,
+records, skip / resume / failure / blocking / staleness, selection,
+parallel runs and the summary."""
 import json
 import os
 import os.path as osp
 
 import pytest
 
-from ssdet.sweep.grid import expand, parse_grid
-from ssdet.sweep.sweep import (SweepError, SweepOptions, exit_code, run_state,
-                               run_sweep, select, summary_table)
+from ssdet.sweep import (SweepError, SweepOptions, adopt, exit_code, expand,
+                         parse_grid, run_state, run_sweep, select,
+                         summary_table)
 
 GRID = dict(
     name='g',
@@ -302,3 +303,111 @@ def test_markers_without_a_recipe_are_trusted(runs, tmp_path):
     stub = Stub()
     results = run_sweep(runs, opts, executor=stub, echo=lambda s: None)
     assert not stub.calls and len(keys(results, 'skipped')) == 13
+
+
+def test_parallel_runs_keep_order_isolation_and_leave_no_engine_state(
+        runs, tmp_path):
+    stub = Stub(fail=['finetune/lr-0.02_norm-gn'])
+    results = run_sweep(runs, SweepOptions(python='python'), executor=stub,
+                        echo=lambda s: None, jobs=3)
+    assert keys(results, 'failed') == ['finetune/lr-0.02_norm-gn']
+    assert len(keys(results, 'blocked')) == 2
+    assert len(keys(results, 'done')) == 10
+    # every run started after the run it needs (a test resolves its
+    # checkpoint from the fine-tune's record, or fails)
+    assert stub.calls[0][1].endswith('convert.py')
+    # what a run leaves is its work dir; the engine keeps no other state
+    assert sorted(os.listdir(tmp_path)) == ['g']
+    assert sorted(os.listdir(tmp_path / 'g')) == ['convert', 'finetune',
+                                                  'test']
+    assert sorted(os.listdir(tmp_path / 'g/convert/default')) == [
+        '.done', 'converted.pth', 'sweep.log'
+    ]
+
+
+def test_dry_run_after_an_upstream_change(tmp_path):
+    opts, quiet = SweepOptions(python='python'), dict(echo=lambda s: None)
+    run_sweep(expand_with(tmp_path), opts, executor=Stub(), **quiet)
+    runs = expand_with(tmp_path, **{'train_cfg.max_epochs': 3})
+    lines = []
+    results = run_sweep(runs, opts, dry_run=True, echo=lines.append)
+    assert len(keys(results, 'stale')) == 4
+    assert len(keys(results, 'blocked')) == 8
+    lines = []
+    results = run_sweep(runs, opts, dry_run=True, echo=lines.append,
+                        rerun_stale=True)
+    assert len(keys(results, 'dry-run')) == 12
+    assert any('stale once finetune/lr-0.01_norm-bn reruns' in line
+               for line in lines)
+
+
+def test_adopt_records_an_existing_output_and_force_reruns_it(tmp_path):
+    grid = dict(stages=[
+        dict(name='data', kind='command',
+             argv=['{python}', 'make.py', '--out', '{work_dir}/d.json'],
+             artifact='{work_dir}/d.json'),
+        dict(name='use', kind='command', after='data',
+             argv=['{python}', 'use.py', '{data.artifact}'],
+             artifact='{work_dir}/u.json'),
+    ])
+    runs = expand(parse_grid(grid, 'x.yaml', work_root=str(tmp_path)))
+    opts = SweepOptions(python='/venv/bin/python')
+    data = tmp_path / 'x/data/default'
+    data.mkdir(parents=True)
+    (data / 'd.json').write_text('{}')
+    assert run_state(runs[0], opts) == 'started'
+    assert adopt(runs[0], opts) == str(data / 'd.json')
+    marker = json.loads((data / '.done').read_text())
+    assert marker['command'][:2] == ['/venv/bin/python', 'make.py']
+    assert 'not made by the sweep' in marker['note']
+    assert run_state(runs[0], opts) == 'done'
+
+    calls = []
+
+    def make(cmd, env, log):
+        calls.append(cmd)
+        out = cmd[-1] if cmd[1] == 'make.py' else osp.join(
+            osp.dirname(log), 'u.json')
+        os.makedirs(osp.dirname(out), exist_ok=True)
+        open(out, 'w').close()
+        return 0
+
+    results = run_sweep(runs, opts, executor=make, echo=lambda s: None)
+    assert [r.status for r in results] == ['skipped', 'done']
+    assert calls == [['/venv/bin/python', 'use.py', str(data / 'd.json')]]
+    # {python} is the interpreter, but not part of the recipe
+    opts.python = '/other/python'
+    assert run_state(runs[0], opts) == 'done'
+
+    calls.clear()
+    results = run_sweep(runs, opts, executor=make, echo=lambda s: None,
+                        force=['data/default'])
+    assert [r.status for r in results] == ['done', 'stale']
+    assert calls[0][:2] == ['/other/python', 'make.py']
+    assert len(list((tmp_path / 'x/data').glob('default.stale-*'))) == 1
+
+
+def test_an_input_rewritten_with_the_same_content_is_no_change(
+        runs, tmp_path):
+    opts = SweepOptions(python='python')
+    run_sweep(runs, opts, executor=Stub(), echo=lambda s: None)
+    test = runs[5]  # test/lr-0.01_norm-bn_epoch-1 of finetune's epoch_1.pth
+    ckpt = tmp_path / 'g/finetune/lr-0.01_norm-bn/epoch_1.pth'
+    copy = tmp_path / 'copy.pth'
+    copy.write_bytes(ckpt.read_bytes())
+    os.utime(copy, ns=(1, 1))
+    os.replace(copy, ckpt)  # another file, another time, the same bytes
+    assert run_state(test, opts) == 'done'
+    ckpt.write_bytes(b'retrained')
+    assert run_state(test, opts) == 'stale'
+    # records that hold [size, mtime_ns, inode] per input compare that way
+    record = tmp_path / 'g/test/lr-0.01_norm-bn_epoch-1/.done'
+    marker = json.loads(record.read_text())
+    st = os.stat(ckpt)
+    marker['recipe']['inputs'][str(ckpt)] = [
+        st.st_size, st.st_mtime_ns, st.st_ino
+    ]
+    record.write_text(json.dumps(marker))
+    assert run_state(test, opts) == 'done'
+    ckpt.write_bytes(b'retrained again')
+    assert run_state(test, opts) == 'stale'
