@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DATA ?= data/synthetic
 PYTEST_ARGS ?=
 
-.PHONY: install test demo lint clean-demo
+.PHONY: install test demo demo-kitti lint clean-demo
 
 install: $(STAMP)
 
@@ -25,6 +25,12 @@ test: install
 
 demo: install
 	$(PY) tools/demo.py --data $(DATA) --work-dir work_dirs/demo
+
+# The real path on the 75 KITTI frames of the tests: convert, a short
+# fine-tuning on CPU, both KITTI tables and a picture of detections.
+KITTI75 ?= ../shared/fixtures/kitti_75
+demo-kitti: install
+	$(PY) tools/demo_kitti.py --data $(KITTI75) --work-dir work_dirs/demo_kitti
 
 lint: install
 	$(PY) -m flake8 custom_modules ssdet tools tests configs

@@ -13,6 +13,8 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 KITTI_FIXTURE = osp.join(
     osp.dirname(REPO_ROOT), 'shared', 'fixtures', 'kitti')
+KITTI75_FIXTURE = osp.join(
+    osp.dirname(REPO_ROOT), 'shared', 'fixtures', 'kitti_75')
 
 
 @pytest.fixture(scope='session')
@@ -42,6 +44,18 @@ def kitti_root():
     if not osp.isdir(osp.join(KITTI_FIXTURE, 'training', 'label_2')):
         pytest.skip(f'KITTI fixture not found at {KITTI_FIXTURE}')
     return KITTI_FIXTURE
+
+
+@pytest.fixture(scope='session')
+def kitti75_root():
+    """The 75 real KITTI training frames of ``../shared/fixtures/kitti_75``
+    (original PNGs of four sizes and their label files; read-only: copy a
+    file before changing it)."""
+    for sub in ('image_2', 'label_2'):
+        if not osp.isdir(osp.join(KITTI75_FIXTURE, 'training', sub)):
+            pytest.skip(f'KITTI 75-frame fixture not found at '
+                        f'{KITTI75_FIXTURE} (training/{sub} is missing)')
+    return KITTI75_FIXTURE
 
 
 @pytest.fixture(scope='session')

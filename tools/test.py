@@ -15,11 +15,10 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import custom_modules  # noqa: F401  (installs the compat layer first)
-from custom_modules.compat.launch import (LaunchError, check_launch,
-                                          exit_with_error, local_world_size,
-                                          prepare_launch)
 from ssdet.config import ConfigKeyError, apply_cli_options, load_config
 from ssdet.io import atomic_write_text
+from ssdet.launch import (LaunchError, check_launch, exit_with_error,
+                          local_world_size, prepare_launch)
 
 
 def parse_args():

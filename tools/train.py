@@ -14,12 +14,11 @@ from mmengine.runner import Runner
 
 import custom_modules  # noqa: F401  (installs the compat layer first)
 from custom_modules.compat.checkpoint import UnsafeCheckpointError
-from custom_modules.compat.launch import (LaunchError, check_launch,
-                                          exit_with_error, local_world_size,
-                                          prepare_launch)
 from custom_modules.engine.hooks import SwAVCollapseError
 from custom_modules.transfer import TransferError
 from ssdet.config import ConfigKeyError, apply_cli_options, load_config
+from ssdet.launch import (LaunchError, check_launch, exit_with_error,
+                          local_world_size, prepare_launch)
 
 
 def parse_args():

@@ -22,12 +22,34 @@ model = dict(
 # SwAV's Gaussian blur (sigma 0.1-2.0) is sized for 224 px crops; on 48-64
 # px crops it wipes out the 1-4 px textures that tell the classes apart, so
 # it is scaled down (by 64 / 224: sigma 0.03-0.6; tuned with 64 px crops).
+# The demo keeps the transforms it was tuned and measured with, mmselfsup's
+# and mmcv's own (the family's *U8 versions differ by +-1 grey level and by
+# the blur kernel); its PNGs are decoded in full, so the pipeline gives the
+# same pixels as LoadImageFromFileOrSkip + MultiView.
 color_aug = dict(
     type='Compose',
     transforms=[
-        dict(t, sigma_min=0.03, sigma_max=0.6)
-        if t.type == 'RandomGaussianBlur' else t
-        for t in _base_.color_aug.transforms
+        dict(
+            type='RandomApply',
+            transforms=[
+                dict(
+                    type='ColorJitter',
+                    brightness=0.8,
+                    contrast=0.8,
+                    saturation=0.8,
+                    hue=0.2,
+                    backend='cv2')
+            ],
+            prob=0.8),
+        dict(
+            type='RandomGrayscale',
+            prob=0.2,
+            keep_channels=True,
+            channel_weights=(0.114, 0.587, 0.2989)),
+        dict(
+            type='RandomGaussianBlur', sigma_min=0.03, sigma_max=0.6,
+            prob=0.5),
+        dict(type='RandomFlip', prob=0.5),
     ])
 crop_large = dict(_base_.crop_large, size=48, scale=(0.4, 1.))
 crop_small = dict(_base_.crop_small, size=24, scale=(0.2, 0.4))
@@ -35,7 +57,7 @@ train_dataloader = dict(
     batch_size=32,
     dataset=dict(pipeline=[
         dict(t, transforms=[[crop_large, color_aug], [crop_small, color_aug]])
-        if t.type == 'MultiView' else t
+        if t.type == 'DecodeOnceMultiView' else t
         for t in _base_.train_dataloader.dataset.pipeline
     ]))
 

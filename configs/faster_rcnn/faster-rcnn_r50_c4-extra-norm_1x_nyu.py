@@ -5,6 +5,8 @@
 # stage 4, so it is verified and loaded from the same checkpoint:
 #   --cfg-options model.backbone.init_cfg.checkpoint=CKPT \
 #                 model.roi_head.shared_head.init_cfg.checkpoint=CKPT
+# res5's BN is fully frozen like the backbone's (the root's norm); the extra
+# norm trains with batch statistics.
 _base_ = [
     './faster-rcnn_r50_fpn_1x_nyu.py',
     '../_base_/models/faster-rcnn_c4-extra-norm.py'
@@ -14,7 +16,11 @@ model = dict(
     neck=None,
     rpn_head=dict(_base_.c4_rpn_head, in_channels=1024, feat_channels=1024),
     roi_head=dict(
-        shared_head=dict(_base_.c4_shared_head, depth=50, norm_eval=True),
+        shared_head=dict(
+            _base_.c4_shared_head,
+            depth=50,
+            norm_cfg=dict(type='BN', requires_grad=False),
+            norm_eval=True),
         bbox_roi_extractor=dict(
             _base_.c4_bbox_roi_extractor, out_channels=1024),
         bbox_head=dict(_base_.c4_bbox_head, in_channels=2048,

@@ -30,7 +30,7 @@ train_dataloader = dict(
     dataset=dict(pipeline=[
         _base_.train_pipeline[0],
         dict(
-            type='MultiView',
+            _base_.train_pipeline[1],
             num_views=[2, 1],
             transforms=[_base_.view_pipeline, jigsaw_pipeline]),
         _base_.train_pipeline[-1],

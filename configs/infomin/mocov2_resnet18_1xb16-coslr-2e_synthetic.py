@@ -49,7 +49,7 @@ train_dataloader = dict(
         ann_file='',
         pipeline=[
             _base_.train_pipeline[0],
-            dict(type='MultiView', num_views=2, transforms=[view_pipeline]),
+            dict(_base_.train_pipeline[1], transforms=[view_pipeline]),
             _base_.train_pipeline[-1],
         ]))
 

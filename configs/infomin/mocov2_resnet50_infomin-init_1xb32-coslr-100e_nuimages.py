@@ -33,8 +33,9 @@ model = dict(
     neck=dict(in_channels=2048, hid_channels=2048, out_channels=128),
     head=dict(temperature=0.15))
 
-# InfoMin's jigsaw (PIRL) term has no counterpart in mmselfsup: the MoCo
-# loss alone is trained (README.md).
+# This recipe trains the MoCo term alone; with InfoMin's jigsaw (PIRL) term
+# as well: mocov2-jigsaw_resnet50_infomin-init_1xb32-coslr-100e_nuimages.py
+# (README.md, "The jigsaw branch").
 #
 # PyContrast's RandAugment (`rand-n2-m10-mstd0.5`, its `_RAND_TRANSFORMS`,
 # the original timm list, not timm's later "increasing" one) in mmcls terms:
@@ -76,33 +77,39 @@ randaug = dict(
     total_level=10,
     hparams=dict(pad_val=[104, 116, 124], interpolation='bicubic'))
 crop_size = 224
-# ColorJitter with OpenCV instead of mmselfsup's default Pillow: 4x faster
-# per crop, pixels within +-1 (hue +-5; docs/benchmarks.md).
+# Flip, colour jitter, blur and grayscale in uint8 (*U8: upstream's
+# arguments and random draws, lookup tables and single OpenCV calls; jitter
+# and grey within +-1 of mmcv's cv2 backend, 3 after a hue shift, the blur
+# a true Gaussian; custom_modules/datasets/photometric.py,
+# docs/benchmarks.md).
 view_pipeline = [
     dict(
         type='RandomResizedCrop',
         size=crop_size,
         scale=(0.2, 1.),
         backend='pillow'),
-    dict(type='RandomFlip', prob=0.5),
+    dict(type='RandomFlipU8', prob=0.5),
     dict(
         type='RandomApply',
         prob=0.8,
         transforms=[
-            dict(type='ColorJitter', brightness=0.8, contrast=0.8,
-                 saturation=0.8, hue=0.2, backend='cv2')
+            dict(type='ColorJitterU8', brightness=0.8, contrast=0.8,
+                 saturation=0.8, hue=0.2)
         ]),
-    dict(type='RandomGaussianBlur', sigma_min=0.1, sigma_max=2.0, prob=0.5),
+    dict(type='RandomGaussianBlurU8', sigma_min=0.1, sigma_max=2.0, prob=0.5),
     randaug,
     dict(
-        type='RandomGrayscale',
+        type='RandomGrayscaleU8',
         prob=0.2,
         keep_channels=True,
         channel_weights=(0.114, 0.587, 0.2989)),
 ]
+# JPEGs (nuImages) are decoded once, at the largest libjpeg reduction that
+# keeps both crop boxes at or above 224 px (custom_modules/datasets/
+# multiview.py, docs/benchmarks.md); other files in full.
 train_pipeline = [
-    dict(type='LoadImageFromFileOrSkip'),
-    dict(type='MultiView', num_views=2, transforms=[view_pipeline]),
+    dict(type='LoadImageFromFileOrSkip', defer_jpeg=True),
+    dict(type='DecodeOnceMultiView', num_views=2, transforms=[view_pipeline]),
     dict(type='PackSelfSupInputs', meta_keys=['img_path'])
 ]
 train_dataloader = dict(

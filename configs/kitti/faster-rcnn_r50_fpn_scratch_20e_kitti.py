@@ -10,5 +10,6 @@ _base_ = './faster-rcnn_r50_fpn_20e_kitti.py'
 
 model = dict(
     backbone=dict(
-        init_cfg=None, frozen_stages=-1, norm_eval=False,
+        init_cfg=None,
+        norm_eval=False,
         norm_cfg=dict(type='BN', requires_grad=True)))

@@ -31,7 +31,8 @@ train_dataloader = dict(
                 num_views=num_crops,
                 transforms=[[crop_large, _base_.color_aug],
                             [crop_small, _base_.color_aug]])
-            if t.type == 'MultiView' else t for t in _base_.train_pipeline
+            if t.type == 'DecodeOnceMultiView' else t
+            for t in _base_.train_pipeline
         ]))
 
 max_epochs = 3

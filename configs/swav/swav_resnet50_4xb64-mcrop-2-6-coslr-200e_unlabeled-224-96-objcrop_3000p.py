@@ -9,5 +9,6 @@ train_dataloader = dict(
             t,
             transforms=[[crop_large, _base_.color_aug],
                         [crop_small, _base_.color_aug]])
-        if t.type == 'MultiView' else t for t in _base_.train_pipeline
+        if t.type == 'DecodeOnceMultiView' else t
+        for t in _base_.train_pipeline
     ]))

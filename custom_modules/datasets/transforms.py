@@ -7,20 +7,28 @@ is logged, counted in shared memory (so the main process sees what every
 dataloader worker skipped; ``SkippedImagesReportHook`` reports the sum) and
 ``None`` is returned, on which mmengine's ``BaseDataset`` draws another
 index.
+
+With ``defer_jpeg=True`` a plain JPEG (YCbCr or grey, no EXIF rotation) is
+read but not decoded: its bytes and size go to ``DecodeOnceMultiView``,
+which decodes it once at the size its crops need. Other files are decoded
+here as usual.
 """
 import io
 import logging
 import multiprocessing
-from typing import Any, List, Optional
+from typing import Any, List, Optional, Tuple
 
 import cv2
 import numpy as np
+import torch
 from mmcv.transforms import BaseTransform
 from mmengine import fileio
 from mmengine.logging import print_log
+from mmselfsup.datasets.transforms import PackSelfSupInputs
 from mmselfsup.registry import TRANSFORMS
 from PIL import Image, ImageOps
 
+_JPEG_SOI = b'\xff\xd8\xff'
 _SIXTEEN_BIT_MODES = ('I;16', 'I;16L', 'I;16B', 'I;16N', 'I')
 _EXIF_ORIENTATION = 0x0112
 
@@ -60,38 +68,39 @@ def decode_image_bgr(content: bytes) -> np.ndarray:
     return cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
 
 
-@TRANSFORMS.register_module()
-class LoadImageFromFileOrSkip(BaseTransform):
-    """Load an image as ``uint8`` BGR; skip (return None) if unreadable.
-
-    Drop-in replacement of mmcv's ``LoadImageFromFile`` for unlabeled data.
-    Unreadable, truncated and vanished files are logged with their path and
-    counted in :attr:`num_skipped`, a counter shared with the dataloader
-    workers (created with the pipeline, before the workers start).
-
-    Required Keys:
-
-    - img_path
-
-    Added Keys:
-
-    - img
-    - img_shape
-    - ori_shape
+def jpeg_size(content: bytes) -> Optional[Tuple[int, int]]:
+    """``(height, width)`` of a JPEG that libjpeg can decode to BGR as
+    :func:`decode_image_bgr` does (YCbCr or grey, no EXIF rotation); None
+    for anything else (other formats, CMYK, rotated or unreadable files).
 
     Args:
-        to_float32 (bool): Return a ``float32`` image. Defaults to False.
-        backend_args (dict, optional): File backend arguments of
-            :func:`mmengine.fileio.get`. Defaults to None.
-    """
+        content (bytes): The file's bytes.
 
-    def __init__(self,
-                 to_float32: bool = False,
-                 backend_args: Optional[dict] = None) -> None:
-        self.to_float32 = to_float32
-        self.backend_args = dict(backend_args) if backend_args else None
-        # Shared memory: increments in forked or spawned dataloader workers
-        # are seen by the main process.
+    Returns:
+        tuple[int, int] or None: The size, from the header alone.
+    """
+    if not content.startswith(_JPEG_SOI):
+        return None
+    import simplejpeg
+    try:
+        height, width, colorspace, _ = simplejpeg.decode_jpeg_header(content)
+        if colorspace not in ('YCbCr', 'Gray'):
+            return None
+        with Image.open(io.BytesIO(content)) as img:
+            if img.getexif().get(_EXIF_ORIENTATION, 1) != 1:
+                return None
+    except Exception:  # noqa: B902  the full decode reports the problem
+        return None
+    return height, width
+
+
+class SkipsUnreadable:
+    """The skip counter of a transform that returns None for an unreadable
+    image: shared memory, so that increments in forked or spawned
+    dataloader workers (created with the pipeline, before the workers
+    start) are seen by the main process."""
+
+    def __init__(self) -> None:
         self._num_skipped = multiprocessing.Value('q', 0)
 
     @property
@@ -99,21 +108,79 @@ class LoadImageFromFileOrSkip(BaseTransform):
         """int: Images skipped so far in this process and its workers."""
         return int(self._num_skipped.value)
 
+    def skip(self, filename: str, error: Exception) -> None:
+        """Log an unreadable file and count it; the caller returns None."""
+        with self._num_skipped.get_lock():
+            self._num_skipped.value += 1
+        print_log(
+            f'skipping unreadable image {filename}: '
+            f'{type(error).__name__}: {error}',
+            logger='current',
+            level=logging.WARNING)
+
+
+@TRANSFORMS.register_module()
+class LoadImageFromFileOrSkip(SkipsUnreadable, BaseTransform):
+    """Load an image as ``uint8`` BGR; skip (return None) if unreadable.
+
+    Drop-in replacement of mmcv's ``LoadImageFromFile`` for unlabeled data.
+    Unreadable, truncated and vanished files are logged with their path and
+    counted in :attr:`num_skipped`, a counter shared with the dataloader
+    workers.
+
+    Required Keys:
+
+    - img_path
+
+    Added Keys:
+
+    - img (or, for a deferred JPEG, img_bytes)
+    - img_shape
+    - ori_shape
+
+    Args:
+        to_float32 (bool): Return a ``float32`` image. Defaults to False.
+        backend_args (dict, optional): File backend arguments of
+            :func:`mmengine.fileio.get`. Defaults to None.
+        defer_jpeg (bool): Leave the JPEGs that :func:`jpeg_size` accepts
+            undecoded, as ``img_bytes``, for a following
+            ``DecodeOnceMultiView``. Defaults to False.
+    """
+
+    def __init__(self,
+                 to_float32: bool = False,
+                 backend_args: Optional[dict] = None,
+                 defer_jpeg: bool = False) -> None:
+        super().__init__()
+        if to_float32 and defer_jpeg:
+            raise ValueError('LoadImageFromFileOrSkip: defer_jpeg leaves '
+                             'JPEGs to DecodeOnceMultiView, which makes '
+                             'uint8 crops; drop to_float32')
+        if defer_jpeg:
+            try:
+                import simplejpeg  # noqa: F401  decodes deferred JPEGs
+            except ImportError as e:
+                raise ImportError(
+                    'LoadImageFromFileOrSkip(defer_jpeg=True) needs '
+                    'simplejpeg (pip install -r requirements.txt)') from e
+        self.to_float32 = to_float32
+        self.backend_args = dict(backend_args) if backend_args else None
+        self.defer_jpeg = defer_jpeg
+
     def transform(self, results: dict) -> Optional[dict]:
         """Load ``results['img_path']``; None when it cannot be read."""
         filename = results['img_path']
         try:
             content = fileio.get(filename, backend_args=self.backend_args)
-            img = decode_image_bgr(content)
+            size = jpeg_size(content) if self.defer_jpeg else None
+            img = decode_image_bgr(content) if size is None else None
         except Exception as e:  # noqa: B902  any decoder error means skip
-            with self._num_skipped.get_lock():
-                self._num_skipped.value += 1
-            print_log(
-                f'skipping unreadable image {filename}: '
-                f'{type(e).__name__}: {e}',
-                logger='current',
-                level=logging.WARNING)
+            self.skip(filename, e)
             return None
+        if size is not None:
+            results['img_bytes'] = content
+            results['img_shape'] = results['ori_shape'] = size
+            return results
         if self.to_float32:
             img = img.astype(np.float32)
         results['img'] = img
@@ -123,28 +190,52 @@ class LoadImageFromFileOrSkip(BaseTransform):
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(to_float32={self.to_float32}, '
-                f'backend_args={self.backend_args})')
+                f'backend_args={self.backend_args}, '
+                f'defer_jpeg={self.defer_jpeg})')
 
 
-def find_skipping_loaders(dataset: Any) -> List[LoadImageFromFileOrSkip]:
-    """The :class:`LoadImageFromFileOrSkip` transforms of a dataset, each
-    once, through dataset wrappers (``dataset`` / ``datasets``), pipelines
-    and nested ``transforms`` lists.
+@TRANSFORMS.register_module()
+class PackImageBytes(PackSelfSupInputs):
+    """``PackSelfSupInputs`` that packs a deferred JPEG's bytes, for a data
+    preprocessor that decodes on the model's device
+    (``MultiViewGPUPreprocessor``).
+
+    ``inputs`` is ``[tensor]``: the file's bytes (1-D ``uint8``) after
+    ``LoadImageFromFileOrSkip(defer_jpeg=True)`` left a JPEG undecoded, the
+    ``(3, H, W)`` BGR image otherwise. Arguments as ``PackSelfSupInputs``'s.
+    """
+
+    def transform(self, results: dict) -> dict:
+        """Pack ``img_bytes`` (or ``img``) and the meta keys."""
+        content = results.pop('img_bytes', None)
+        packed = super().transform(results)
+        if content is not None:
+            packed['inputs'] = [
+                torch.frombuffer(bytearray(content), dtype=torch.uint8)
+            ]
+        return packed
+
+
+def find_skipping_loaders(dataset: Any) -> List[SkipsUnreadable]:
+    """The transforms of a dataset that skip unreadable images
+    (:class:`LoadImageFromFileOrSkip`, ``DecodeOnceMultiView``), each once,
+    through dataset wrappers (``dataset`` / ``datasets``), pipelines and
+    nested ``transforms`` lists.
 
     Args:
         dataset: A dataset, possibly wrapped.
 
     Returns:
-        list[LoadImageFromFileOrSkip]: The loaders.
+        list[SkipsUnreadable]: The transforms.
     """
-    found: List[LoadImageFromFileOrSkip] = []
+    found: List[SkipsUnreadable] = []
     seen = set()
 
     def visit(obj: Any, depth: int) -> None:
         if obj is None or id(obj) in seen or depth > 8:
             return
         seen.add(id(obj))
-        if isinstance(obj, LoadImageFromFileOrSkip):
+        if isinstance(obj, SkipsUnreadable):
             found.append(obj)
             return
         if isinstance(obj, (list, tuple)):

@@ -86,14 +86,26 @@ def _add_train(p: argparse.ArgumentParser) -> None:
 
 def _add_pipeline(p: argparse.ArgumentParser) -> None:
     p.add_argument('--num-images', type=int, default=16,
-                   help='distinct generated images, cycled (default: '
-                   '%(default)s)')
+                   help='distinct images, cycled (default: %(default)s; '
+                   'with --images: the first N, 0 for all)')
     p.add_argument('--image-size', type=int, nargs=2, default=[375, 500],
                    metavar=('H', 'W'),
                    help='generated image size (default: 375 500, '
                    'ImageNet-like)')
-    p.add_argument('--image-format', default='.jpg', choices=['.jpg', '.png'],
-                   help='generated image format (default: .jpg)')
+    p.add_argument('--images', metavar='DIR',
+                   help='time real images, the files of DIR (sorted), '
+                   'instead of generated ones')
+    p.add_argument('--image-format', choices=['.jpg', '.png'],
+                   help='format of the generated images (default: .jpg); '
+                   'with --images, re-encode them to it (default: the files '
+                   'as they are)')
+    p.add_argument('--jpeg-quality', type=int, default=90,
+                   help='quality of generated and re-encoded JPEGs (default: '
+                   '%(default)s)')
+    p.add_argument('--batch-size', type=int, default=64,
+                   help='batch of a config whose data preprocessor decodes '
+                   '(MultiViewGPUPreprocessor), timed on --device (default: '
+                   '%(default)s)')
     p.add_argument('--no-torchvision', action='store_true',
                    help='skip the facebookresearch/swav torchvision reference '
                    'of a multi-crop pipeline')

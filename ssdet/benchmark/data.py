@@ -14,6 +14,7 @@
 """
 import copy
 import io
+import os
 import os.path as osp
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -26,13 +27,16 @@ from ..io import atomic_save_image, atomic_write_bytes
 #: The ImageNet statistics of facebookresearch/swav's ``MultiCropDataset``.
 SWAV_MEAN = (0.485, 0.456, 0.406)
 SWAV_STD = (0.228, 0.224, 0.225)
+#: The multi-view steps whose crops :func:`multicrop_spec` reads.
+MULTIVIEW_TYPES = ('MultiView', 'DecodeOnceMultiView')
 
 
 def write_samples(out_dir: str,
                   num: int,
                   size: Tuple[int, int] = (192, 256),
                   seed: int = 0,
-                  ext: str = '.jpg') -> List[dict]:
+                  ext: str = '.jpg',
+                  quality: int = 90) -> List[dict]:
     """Write ``num`` synthetic images and return their data infos.
 
     Args:
@@ -40,7 +44,8 @@ def write_samples(out_dir: str,
         num (int): Number of images.
         size (tuple[int, int]): ``(h, w)``. Defaults to ``(192, 256)``.
         seed (int): Seed of the drawing. Defaults to 0.
-        ext (str): ``'.jpg'`` (quality 90) or ``'.png'``.
+        ext (str): ``'.jpg'`` or ``'.png'``. Defaults to ``'.jpg'``.
+        quality (int): JPEG quality. Defaults to 90.
 
     Returns:
         list[dict]: ``img_path``, ``img_id``, ``height``, ``width``,
@@ -53,7 +58,7 @@ def write_samples(out_dir: str,
     for i in range(num):
         drawn = render_image(h, w, np.random.default_rng([seed, i]))
         path = osp.join(out_dir, f'bench_{i:04d}{ext}')
-        params = dict(quality=90) if ext in ('.jpg', '.jpeg') else {}
+        params = dict(quality=quality) if ext in ('.jpg', '.jpeg') else {}
         atomic_save_image(path, drawn.image, fsync=False, **params)
         instances = [
             dict(
@@ -77,6 +82,58 @@ def write_samples(out_dir: str,
                 width=w,
                 seg_map_path=None,
                 instances=instances))
+    return samples
+
+
+def real_samples(folder: str,
+                 out_dir: str,
+                 num: Optional[int] = None,
+                 ext: Optional[str] = None,
+                 quality: int = 90) -> List[dict]:
+    """The images of a folder as data infos, optionally re-encoded.
+
+    Args:
+        folder (str): A folder of images (``.png``, ``.jpg``, ``.jpeg``,
+            any case; not recursive), taken in sorted order.
+        out_dir (str): Where re-encoded copies are written.
+        num (int, optional): Take the first ``num``; None takes all.
+            Defaults to None.
+        ext (str, optional): ``'.jpg'`` re-encodes every image as a JPEG of
+            ``quality`` (RGB), ``'.png'`` as a PNG; None uses the files as
+            they are. Defaults to None.
+        quality (int): JPEG quality of the re-encoding. Defaults to 90.
+
+    Returns:
+        list[dict]: ``img_path`` (the file or its copy), ``img_id``,
+        ``height``, ``width``.
+
+    Raises:
+        FileNotFoundError: ``folder`` is missing or holds no image.
+    """
+    from PIL import Image
+
+    from custom_modules.datasets.unlabeled import IMAGE_EXTENSIONS
+    if not osp.isdir(folder):
+        raise FileNotFoundError(f'--images {folder}: no such folder')
+    names = sorted(n for n in os.listdir(folder)
+                   if n.lower().endswith(IMAGE_EXTENSIONS))[:num]
+    if not names:
+        raise FileNotFoundError(
+            f'--images {folder}: no {"/".join(IMAGE_EXTENSIONS)} file in it')
+    samples = []
+    for i, name in enumerate(names):
+        path = osp.join(folder, name)
+        with Image.open(path) as img:
+            width, height = img.size
+            if ext is not None:
+                params = dict(quality=quality) if ext == '.jpg' else {}
+                path = atomic_save_image(
+                    osp.join(out_dir, osp.splitext(name)[0] + ext),
+                    img.convert('RGB'),
+                    fsync=False,
+                    **params)
+        samples.append(
+            dict(img_path=path, img_id=i, height=height, width=width))
     return samples
 
 
@@ -106,7 +163,7 @@ def _type_name(step: dict) -> str:
 def multicrop_spec(
     pipeline_cfg: Sequence[dict]
 ) -> Optional[List[Tuple[int, int, Tuple[float, float]]]]:
-    """The crops of a ``MultiView`` pipeline.
+    """The crops of a ``MultiView`` (or ``DecodeOnceMultiView``) pipeline.
 
     Args:
         pipeline_cfg (Sequence[dict]): A train pipeline.
@@ -117,7 +174,7 @@ def multicrop_spec(
         ``MultiView`` step.
     """
     for step in pipeline_cfg:
-        if _type_name(step) != 'MultiView':
+        if _type_name(step) not in MULTIVIEW_TYPES:
             continue
         num_views = step['num_views']
         groups = step['transforms']
@@ -201,6 +258,27 @@ class SwAVTorchvisionMultiCrop:
         with open(path, 'rb') as f:
             image = Image.open(f).convert('RGB')
         return [t(image) for t in self.transforms]
+
+
+def preprocessor_call(cfg: Config, pipeline: Callable,
+                      samples: Sequence[dict], batch_size: int,
+                      device: str) -> Callable[[], Any]:
+    """One batch through the config's model ``data_preprocessor`` (e.g.
+    ``MultiViewGPUPreprocessor``: decode and views on ``device``).
+
+    The pipeline (reading and packing the files) runs once, before; each
+    call runs the data preprocessor on the ``pseudo_collate``-d batch of
+    ``batch_size`` samples (the files cycled).
+    """
+    from mmengine.dataset import pseudo_collate
+    from mmselfsup.registry import MODELS
+    with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
+        preprocessor = MODELS.build(copy.deepcopy(
+            cfg.model.data_preprocessor)).to(device)
+    call = pipeline_call(pipeline, cfg.filename)
+    batch = pseudo_collate(
+        [call(samples[i % len(samples)]) for i in range(batch_size)])
+    return lambda: preprocessor(batch, True)
 
 
 def cycle_calls(fn: Callable[[Any], Any],

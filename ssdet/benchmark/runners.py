@@ -16,7 +16,7 @@ import shlex
 import sys
 import tempfile
 import uuid
-from typing import Callable, Iterator, Optional, Sequence
+from typing import Callable, Iterator, Optional, Sequence, Tuple
 
 from ..config import load_config, merge_cfg_options
 from .report import result_rows
@@ -211,26 +211,70 @@ def run_train(args, work_dir: str) -> dict:
     return dict(rows=rows, notes=notes, settings=settings)
 
 
+def _pipeline_samples(args, work_dir: str) -> Tuple[list, str]:
+    """The files a ``pipeline`` benchmark cycles through, and a note."""
+    from .data import real_samples, write_samples
+    out_dir = osp.join(work_dir, 'images')
+    if args.images:
+        samples = real_samples(args.images, out_dir, args.num_images or None,
+                               args.image_format, args.jpeg_quality)
+        sizes = sorted({(s['height'], s['width']) for s in samples})
+        how = (f're-encoded as {args.image_format}' +
+               (f' (quality {args.jpeg_quality})'
+                if args.image_format == '.jpg' else '')
+               if args.image_format else 'as they are')
+        return samples, (
+            f'{len(samples)} images of {args.images} ({how}), cycled; sizes '
+            + ', '.join(f'{h}x{w}' for h, w in sizes[:3]) +
+            (' ...' if len(sizes) > 3 else ''))
+    ext = args.image_format or '.jpg'
+    samples = write_samples(
+        out_dir,
+        args.num_images,
+        size=tuple(args.image_size),
+        ext=ext,
+        quality=args.jpeg_quality)
+    return samples, (f'{args.num_images} generated {args.image_size[0]}x'
+                     f'{args.image_size[1]} {ext} images' +
+                     (f' (quality {args.jpeg_quality})' if ext == '.jpg' else
+                      '') + ', cycled')
+
+
 def run_pipeline(args, work_dir: str) -> dict:
     import cv2
     import torch
 
     from .data import (SwAVTorchvisionMultiCrop, build_pipeline, cycle_calls,
-                       multicrop_spec, pipeline_call, train_pipeline_cfg,
-                       write_samples)
-    samples = write_samples(
-        osp.join(work_dir, 'images'),
-        args.num_images,
-        size=tuple(args.image_size),
-        ext=args.image_format)
-    fns, labels, notes = {}, {}, []
+                       multicrop_spec, pipeline_call, preprocessor_call,
+                       train_pipeline_cfg)
+    if args.num_images < 0 or args.batch_size < 1:
+        raise BenchmarkError('--num-images must be >= 0, --batch-size >= 1')
+    samples, samples_note = _pipeline_samples(args, work_dir)
+    fns, labels, notes, items = {}, {}, [], {}
     spec = None
     for role, path, options in _sides(args):
         cfg = merge_cfg_options(load_config(path), options)
         pipeline_cfg = train_pipeline_cfg(cfg)
-        fns[role] = cycle_calls(
-            pipeline_call(build_pipeline(cfg, pipeline_cfg), path), samples)
+        pipeline = build_pipeline(cfg, pipeline_cfg)
         labels[role] = dict(config=_rel(path))
+        preprocessor = cfg.model.get('data_preprocessor') or {}
+        if 'transforms' in preprocessor:  # the views are made on --device
+            _check_device(args.device)
+            fns[role] = preprocessor_call(cfg, pipeline, samples,
+                                          args.batch_size, args.device)
+            items[role] = args.batch_size
+            labels[role].update(device=args.device)
+            notes.append(
+                f'{role}: {preprocessor["type"]} on {args.device}, batches '
+                f'of {args.batch_size} read and packed beforehand (the '
+                'workers\' part); images/s of the data preprocessor')
+            if role == 'ours':
+                spec = multicrop_spec([
+                    dict(type='MultiView', num_views=preprocessor[
+                        'num_views'], transforms=preprocessor['transforms'])
+                ])
+            continue
+        fns[role] = cycle_calls(pipeline_call(pipeline, path), samples)
         if role == 'ours':
             spec = multicrop_spec(pipeline_cfg)
     reference = 'baseline' if args.baseline else None
@@ -254,8 +298,7 @@ def run_pipeline(args, work_dir: str) -> dict:
     cv2.setNumThreads(0)
     notes.append('one worker: torch.set_num_threads(1), '
                  'cv2.setNumThreads(0) (as in an mmengine DataLoader worker)')
-    notes.append(f'{args.num_images} generated {args.image_size[0]}x'
-                 f'{args.image_size[1]} {args.image_format} images, cycled')
+    notes.append(samples_note)
     try:
         memory = PeakMemory('cpu')
         with _progress(args.windows * len(fns), args.quiet,
@@ -265,6 +308,8 @@ def run_pipeline(args, work_dir: str) -> dict:
                 args.iters,
                 args.warmup,
                 args.windows,
+                items_per_call=items,
+                sync=_sync(args.device),
                 memory=memory,
                 progress=update)
     finally:
@@ -279,7 +324,11 @@ def run_pipeline(args, work_dir: str) -> dict:
             for k, v in paired_ratio(series['ours'],
                                      series['baseline']).items()
         }))
-    return dict(rows=rows, notes=notes, settings={})
+    settings = dict(images=args.images, image_format=args.image_format,
+                    jpeg_quality=args.jpeg_quality)
+    if items:
+        settings['batch_size'] = args.batch_size
+    return dict(rows=rows, notes=notes, settings=settings)
 
 
 def run_ops(args, work_dir: str) -> dict:

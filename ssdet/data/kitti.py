@@ -23,6 +23,11 @@ needs next to the usual COCO fields:
   including the ones not converted to annotations (``DontCare``, ``Misc``,
   classes not in ``classes``), which is what
   :class:`custom_modules.evaluation.KittiMetric` reads by image id.
+
+Each frame's size is read from its image, which is checked to be complete;
+a box beyond its image is an error naming the label file and line, as is a
+malformed line, and a missing or unreadable image names the file. With
+``skip_bad`` such lines and frames are skipped and counted instead.
 """
 import json
 import os
@@ -62,6 +67,26 @@ class KittiFormatError(ValueError):
             'to skip and count malformed lines)')
 
 
+class KittiImageError(ValueError):
+    """The image of a labelled frame is missing or cannot be read.
+
+    Args:
+        path (str): The image (when it is missing, the ``.png`` looked
+            for).
+        label_path (str): The label file of the frame.
+        reason (str): What is wrong, e.g. ``'missing'``.
+    """
+
+    def __init__(self, path: str, label_path: str, reason: str) -> None:
+        self.path = path
+        self.label_path = label_path
+        self.reason = reason
+        super().__init__(
+            f'{path}: {reason}; it is the image of {label_path} (put the '
+            'frame\'s complete image there, or pass --skip-bad to skip and '
+            'count such frames)')
+
+
 @dataclass
 class KittiObject:
     """One line of a KITTI label (or result) file.
@@ -95,6 +120,15 @@ class BadLine:
     """A malformed line skipped under ``skip_bad``."""
     path: str
     line_no: int
+    reason: str
+
+
+@dataclass
+class BadImage:
+    """A frame skipped under ``skip_bad``: its image is missing or
+    unreadable (``path`` is the image, ``label_path`` its label file)."""
+    path: str
+    label_path: str
     reason: str
 
 
@@ -385,10 +419,76 @@ def image_id_from_stem(stem: str) -> int:
 
 
 def read_image_size(path: str) -> Tuple[int, int]:
-    """Width and height of an image, read from its header only."""
+    """Width and height of an image whose data are complete.
+
+    A PNG is checked without decoding: Pillow's ``verify`` walks its chunks
+    to the end and checks their CRCs (a truncated KITTI frame fails, at a
+    seventh of the cost of decoding it); other formats are decoded.
+
+    Args:
+        path (str): The image.
+
+    Returns:
+        tuple[int, int]: ``(width, height)``.
+
+    Raises:
+        OSError, SyntaxError, ValueError: Not an image, or truncated or
+            corrupt (Pillow's errors).
+    """
     from PIL import Image
     with Image.open(path) as img:
-        return img.size
+        size = img.size
+        if img.format == 'PNG':
+            img.verify()
+        else:
+            img.load()
+    return size
+
+
+def check_inside_image(objects: Sequence[KittiObject],
+                       label_path: str,
+                       image_path: str,
+                       size: Tuple[int, int],
+                       skip_bad: bool = False,
+                       bad_lines: Optional[List[BadLine]] = None
+                       ) -> List[KittiObject]:
+    """The objects whose box lies inside the image ``[0, W] x [0, H]``.
+
+    KITTI boxes are clipped to the image (0-based pixels, at most ``W - 1``
+    and ``H - 1``), so a box beyond it belongs to another frame or image.
+
+    Args:
+        objects (Sequence[KittiObject]): The objects of ``label_path``.
+        label_path (str): Their label file, for the messages.
+        image_path (str): The image, for the messages.
+        size (tuple[int, int]): Its ``(width, height)``, read from the
+            file.
+        skip_bad (bool): Skip such boxes instead of raising. Defaults to
+            False.
+        bad_lines (list, optional): Receives a :class:`BadLine` for each
+            skipped box when ``skip_bad`` is set.
+
+    Returns:
+        list[KittiObject]: The objects inside, in order.
+
+    Raises:
+        KittiFormatError: A box outside the image, unless ``skip_bad``.
+    """
+    width, height = size
+    kept = []
+    for obj in objects:
+        x1, y1, x2, y2 = obj.bbox
+        if x1 >= 0 and y1 >= 0 and x2 <= width and y2 <= height:
+            kept.append(obj)
+            continue
+        reason = (f'box ({x1:g}, {y1:g}, {x2:g}, {y2:g}) lies outside its '
+                  f'image {osp.basename(image_path)} ({width} x {height} '
+                  'px, read from the file)')
+        if not skip_bad:
+            raise KittiFormatError(label_path, obj.line_no, reason)
+        if bad_lines is not None:
+            bad_lines.append(BadLine(label_path, obj.line_no, reason))
+    return kept
 
 
 def _find_image(image_dir: str, stem: str) -> Optional[str]:
@@ -397,6 +497,53 @@ def _find_image(image_dir: str, stem: str) -> Optional[str]:
         if osp.isfile(path):
             return path
     return None
+
+
+def read_frame(label_path: str,
+               image_dir: str,
+               skip_bad: bool = False,
+               bad_lines: Optional[List[BadLine]] = None) -> KittiSample:
+    """One labelled frame: its label file and its image's size.
+
+    Args:
+        label_path (str): ``label_2/<frame>.txt``.
+        image_dir (str): The ``image_2`` folder.
+        skip_bad (bool): Skip malformed lines and boxes outside the image
+            (counted in ``bad_lines``). Defaults to False.
+        bad_lines (list, optional): Receives the skipped lines.
+
+    Returns:
+        KittiSample: The frame.
+
+    Raises:
+        KittiImageError: The image is missing or unreadable (also under
+            ``skip_bad``: the caller skips the frame).
+        KittiFormatError: A malformed line or a box outside the image,
+            unless ``skip_bad``.
+    """
+    stem = osp.splitext(osp.basename(label_path))[0]
+    image_path = _find_image(image_dir, stem)
+    if image_path is None:
+        raise KittiImageError(
+            osp.join(image_dir, stem + '.png'), label_path,
+            f'missing (no {stem}{{{",".join(IMAGE_EXTENSIONS)}}} in '
+            f'{image_dir})')
+    try:
+        size = read_image_size(image_path)
+    except (OSError, SyntaxError, ValueError) as err:
+        raise KittiImageError(
+            image_path, label_path,
+            f'unreadable image ({type(err).__name__}: {err})') from None
+    objects = parse_label_file(
+        label_path, skip_bad=skip_bad, bad_lines=bad_lines)
+    objects = check_inside_image(objects, label_path, image_path, size,
+                                 skip_bad, bad_lines)
+    return KittiSample(
+        image_id=image_id_from_stem(stem),
+        file_name=osp.basename(image_path),
+        width=size[0],
+        height=size[1],
+        objects=objects)
 
 
 def convert(kitti_root: str,
@@ -422,8 +569,9 @@ def convert(kitti_root: str,
         merge_person (bool): Map ``Person_sitting`` to ``Pedestrian``.
             Defaults to False.
         force (bool): Overwrite existing outputs. Defaults to False.
-        skip_bad (bool): Skip and count malformed label lines instead of
-            raising. Defaults to False.
+        skip_bad (bool): Skip and count malformed label lines, boxes
+            outside their image and frames whose image is missing or
+            unreadable instead of raising. Defaults to False.
         progress (callable, optional): Wraps the iterable of label files,
             e.g. ``tqdm``.
 
@@ -431,12 +579,17 @@ def convert(kitti_root: str,
         dict: Summary with ``files`` (split -> path), ``splits``
         (split -> ``images``, ``boxes`` per category, ``ignore_regions``),
         ``dropped`` (type -> count of boxes not converted), ``bad_lines``
-        (list of :class:`BadLine`) and ``unlabeled_images``.
+        (list of :class:`BadLine`), ``bad_images`` (list of
+        :class:`BadImage`, the skipped frames) and ``unlabeled_images``.
 
     Raises:
-        FileNotFoundError: Missing label folder or image.
+        FileNotFoundError: Missing label folder, or no label file.
         FileExistsError: An output exists and ``force`` is not set.
-        KittiFormatError: A malformed line and ``skip_bad`` is not set.
+        KittiFormatError: A malformed line or a box outside its image, and
+            ``skip_bad`` is not set.
+        KittiImageError: A frame's image is missing or unreadable, and
+            ``skip_bad`` is not set.
+        ValueError: No frame left to convert.
     """
     names = categories_for(classes, merge_person)
     if not 0 <= val_ratio < 1:
@@ -461,23 +614,21 @@ def convert(kitti_root: str,
     iterator = progress(label_files) if progress else label_files
     samples: Dict[int, KittiSample] = {}
     bad_lines: List[BadLine] = []
+    bad_images: List[BadImage] = []
     for name in iterator:
-        stem = osp.splitext(name)[0]
-        image_path = _find_image(image_dir, stem)
-        if image_path is None:
-            raise FileNotFoundError(
-                f'no image for {osp.join(label_dir, name)} in {image_dir} '
-                f'(looked for {stem}{{{",".join(IMAGE_EXTENSIONS)}}})')
-        objects = parse_label_file(
-            osp.join(label_dir, name), skip_bad=skip_bad, bad_lines=bad_lines)
-        width, height = read_image_size(image_path)
-        image_id = image_id_from_stem(stem)
-        samples[image_id] = KittiSample(
-            image_id=image_id,
-            file_name=osp.basename(image_path),
-            width=width,
-            height=height,
-            objects=objects)
+        try:
+            sample = read_frame(
+                osp.join(label_dir, name), image_dir, skip_bad, bad_lines)
+        except KittiImageError as err:
+            if not skip_bad:
+                raise
+            bad_images.append(BadImage(err.path, err.label_path, err.reason))
+            continue
+        samples[sample.image_id] = sample
+    if not samples:
+        raise ValueError(f'no frame of {label_dir} could be converted '
+                         f'({len(bad_images)} skipped: image missing or '
+                         'unreadable)')
     labelled = {osp.splitext(n)[0] for n in label_files}
     unlabeled = sorted(
         f for f in os.listdir(image_dir)
@@ -491,6 +642,7 @@ def convert(kitti_root: str,
         splits={},
         dropped={},
         bad_lines=bad_lines,
+        bad_images=bad_images,
         unlabeled_images=len(unlabeled))
     dropped: Counter = Counter()
     texts = {}
@@ -552,6 +704,13 @@ def format_summary(summary: dict) -> str:
         lines.append(f'  {b.path}:{b.line_no}: {b.reason}')
     if len(bad) > 20:
         lines.append(f'  ... and {len(bad) - 20} more')
+    skipped = summary.get('bad_images', [])
+    lines.append('skipped frames (image missing or unreadable): '
+                 f'{len(skipped)}')
+    for b in skipped[:20]:
+        lines.append(f'  {b.path}: {b.reason}')
+    if len(skipped) > 20:
+        lines.append(f'  ... and {len(skipped) - 20} more')
     if summary.get('unlabeled_images'):
         lines.append(f'images without a label file (not converted): '
                      f'{summary["unlabeled_images"]}')

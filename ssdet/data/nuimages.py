@@ -30,7 +30,7 @@ import random
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import (IO, Callable, Dict, Iterable, Iterator, List, Optional,
-                    Sequence, Tuple)
+                    Sequence, Tuple, Union)
 
 import ijson
 
@@ -68,7 +68,8 @@ class NuImagesSelection:
         paths (list[str]): Kept image paths relative to the nuImages root,
             exactly as in ``sample_data.filename``, sorted.
         channels (list[str]): The channels that were selected.
-        rows (int): ``sample_data`` rows read (all sensors).
+        versions (list[str]): The version folders read, in order.
+        rows (int): ``sample_data`` rows read (all sensors, all versions).
         key_frames (int): Rows with ``is_key_frame`` true (all sensors).
         selected (Counter): Rows of a selected channel that passed the key
             frame / sweep rule, by channel (before the file check).
@@ -80,6 +81,7 @@ class NuImagesSelection:
     """
     paths: List[str] = field(default_factory=list)
     channels: List[str] = field(default_factory=list)
+    versions: List[str] = field(default_factory=list)
     rows: int = 0
     key_frames: int = 0
     selected: Counter = field(default_factory=Counter)
@@ -294,9 +296,28 @@ def load_channel_map(root: str, version: str) -> Dict[str, Tuple[str, str]]:
     return channel_map
 
 
+def _wanted_channels(root: str, version: str,
+                     channel_map: Dict[str, Tuple[str, str]],
+                     channels: Optional[Iterable[str]]) -> List[str]:
+    """The channels to keep of one version: ``channels``, each checked to
+    exist there, or every camera channel of its sensor table."""
+    if channels is None:
+        return sorted({
+            ch
+            for ch, modality in channel_map.values() if modality == 'camera'
+        })
+    known = sorted({ch for ch, _ in channel_map.values()})
+    wanted = sorted(set(channels))
+    unknown = [ch for ch in wanted if ch not in known]
+    if unknown:
+        raise ValueError(f'unknown channel(s) {unknown}; '
+                         f'{table_path(root, version, "sensor")} has {known}')
+    return wanted
+
+
 def select_images(
         root: str,
-        version: str = 'v1.0-train',
+        version: Union[str, Sequence[str]] = 'v1.0-train',
         channels: Optional[Iterable[str]] = None,
         sweeps: bool = False,
         check_files: bool = True,
@@ -304,15 +325,18 @@ def select_images(
         chunk_bytes: int = 1 << 16,
         on_progress: Optional[Callable[[int],
                                        None]] = None) -> NuImagesSelection:
-    """Pick the camera images of a nuImages split.
+    """Pick the camera images of one or several nuImages splits.
 
     Keeps the ``sample_data`` rows whose sensor channel is selected and
     that are key frames (``is_key_frame``), or all of them with ``sweeps``.
-    ``sample_data.json`` is streamed (:func:`iter_json_array`).
+    ``sample_data.json`` is streamed (:func:`iter_json_array`). Several
+    versions (e.g. ``['v1.0-train', 'v1.0-val', 'v1.0-test']``) give one
+    selection; an image listed by two of them is an error, not a repeat.
 
     Args:
         root (str): The nuImages root.
-        version (str): Version folder. Defaults to ``'v1.0-train'``.
+        version (str | Sequence[str]): Version folder(s).
+            Defaults to ``'v1.0-train'``.
         channels (Iterable[str], optional): Sensor channels to keep, e.g.
             ``['CAM_FRONT', 'CAM_BACK']``. Defaults to None: every channel
             whose sensor modality is ``camera``.
@@ -333,54 +357,62 @@ def select_images(
     Raises:
         MissingTableError: A needed table is absent.
         NuImagesFormatError: A table does not follow the schema.
-        ValueError: An unknown channel was asked for.
+        ValueError: An unknown channel was asked for, a version was given
+            twice, or two versions list the same image.
         FileNotFoundError: ``strict`` and image files are absent.
     """
-    check_tables(root, version)
-    channel_map = load_channel_map(root, version)
-    known = sorted({ch for ch, _ in channel_map.values()})
-    if channels is None:
-        wanted = sorted({
-            ch
-            for ch, modality in channel_map.values() if modality == 'camera'
-        })
-    else:
-        wanted = sorted(set(channels))
-        unknown = [ch for ch in wanted if ch not in known]
-        if unknown:
-            raise ValueError(
-                f'unknown channel(s) {unknown}; '
-                f'{table_path(root, version, "sensor")} has {known}')
-    wanted_set = set(wanted)
+    versions = [version] if isinstance(version, str) else list(version)
+    twice = sorted({v for v in versions if versions.count(v) > 1})
+    if not versions or twice:
+        raise ValueError(f'give each version once, got {versions}')
+    for v in versions:  # every missing table before any is read
+        check_tables(root, v)
+    channel_maps = {v: load_channel_map(root, v) for v in versions}
+    wanted = {
+        v: _wanted_channels(root, v, channel_maps[v], channels)
+        for v in versions
+    }
 
-    result = NuImagesSelection(channels=wanted, checked_files=check_files)
-    sd_file = table_path(root, version, 'sample_data')
-    for i, row in enumerate(
-            iter_json_array(sd_file, chunk_bytes, on_progress)):
-        calib, filename, is_key = (
-            _field(row, k, sd_file, i) for k in _SAMPLE_DATA_FIELDS)
-        result.rows += 1
-        if is_key:
-            result.key_frames += 1
-        elif not sweeps:
-            continue
-        try:
-            channel = channel_map[calib][0]
-        except KeyError:
-            raise NuImagesFormatError(
-                f'{sd_file}: row {i} points to calibrated_sensor {calib!r}, '
-                f'which is not in '
-                f'{table_path(root, version, "calibrated_sensor")}; the '
-                f'tables come from different releases') from None
-        if channel not in wanted_set:
-            continue
-        result.selected[channel] += 1
-        result.selected_sweeps += not is_key
-        if check_files and not osp.isfile(osp.join(root, filename)):
-            result.missing.append(filename)
-            continue
-        result.paths.append(filename)
-        result.kept_per_channel[channel] += 1
+    result = NuImagesSelection(
+        channels=sorted(set().union(*wanted.values())),
+        versions=versions,
+        checked_files=check_files)
+    origin: Dict[str, str] = {}
+    for v in versions:
+        wanted_set = set(wanted[v])
+        sd_file = table_path(root, v, 'sample_data')
+        for i, row in enumerate(
+                iter_json_array(sd_file, chunk_bytes, on_progress)):
+            calib, filename, is_key = (
+                _field(row, k, sd_file, i) for k in _SAMPLE_DATA_FIELDS)
+            result.rows += 1
+            if is_key:
+                result.key_frames += 1
+            elif not sweeps:
+                continue
+            try:
+                channel = channel_maps[v][calib][0]
+            except KeyError:
+                raise NuImagesFormatError(
+                    f'{sd_file}: row {i} points to calibrated_sensor '
+                    f'{calib!r}, which is not in '
+                    f'{table_path(root, v, "calibrated_sensor")}; the '
+                    f'tables come from different releases') from None
+            if channel not in wanted_set:
+                continue
+            if filename in origin:
+                raise ValueError(
+                    f'{sd_file}: row {i} lists {filename}, which '
+                    f'{origin[filename]} lists too; the versions overlap: '
+                    f'give versions that do not (each image once)')
+            origin[filename] = v
+            result.selected[channel] += 1
+            result.selected_sweeps += not is_key
+            if check_files and not osp.isfile(osp.join(root, filename)):
+                result.missing.append(filename)
+                continue
+            result.paths.append(filename)
+            result.kept_per_channel[channel] += 1
     result.paths.sort()
     result.missing.sort()
 
@@ -523,7 +555,9 @@ def make_fake_tables(root: str,
         sweeps_per_sample (int): Camera sweeps per sample. Defaults to 2.
         channels (Sequence[str]): Camera channels to draw from.
             Defaults to :data:`CAMERA_CHANNELS`.
-        seed (int): Seed of tokens and channel draws. Defaults to 0.
+        seed (int): Seed of tokens and channel draws; also shifts the
+            timestamps, so that roots of different seeds share no file
+            name. Defaults to 0.
         write_images (bool): Also write a tiny JPEG for every camera row
             (``samples/`` and ``sweeps/``). Defaults to False.
 
@@ -575,7 +609,9 @@ def make_fake_tables(root: str,
         jpeg = buf.getvalue()
 
     key_camera, sweep_counts = Counter(), Counter()
-    start = 1514764800000000
+    # seeds a million samples (10 s each) apart: roots of different seeds
+    # (e.g. two versions) name different files
+    start = 1514764800000000 + seed * 10**13
     with _table_writer(osp.join(table_root, 'sample_data.json')) as data, \
             _table_writer(osp.join(table_root, 'sample.json')) as sample:
         for s in range(num_samples):

@@ -78,7 +78,11 @@ def test_variant_loads_and_builds(path):
         assert backbone.norm_cfg.type == norm
         assert backbone.norm_cfg.requires_grad == requires_grad
         assert backbone.norm_eval == norm_eval
-    if tag == 'gn':
+    if tag == 'gn':  # the report's: the backbone only
+        assert 'norm_cfg' not in cfg.model.neck
+        assert type(model.roi_head.bbox_head).__name__ == 'Shared2FCBBoxHead'
+    if 'gn-all' in name:
+        assert backbone.norm_cfg.type == 'GN'
         assert cfg.model.neck.norm_cfg.type == 'GN'
         assert cfg.model.roi_head.bbox_head.norm_cfg.type == 'GN'
     if tag == 'frozen':
@@ -96,6 +100,66 @@ def test_variant_loads_and_builds(path):
         custom = cfg.optim_wrapper.paramwise_cfg.custom_keys
         assert custom['backbone'].lr_mult == 1e-4
         assert custom['backbone.layer2'].lr_mult == 1e-2
+
+
+NYU = osp.join(REPO, 'configs', 'faster_rcnn', 'faster-rcnn_r50_fpn_1x_nyu.py')
+NYU_VARIANTS = [p for p in VARIANTS if p.endswith('_nyu.py')]
+
+
+@pytest.mark.parametrize('path', NYU_VARIANTS, ids=osp.basename)
+def test_nyu_variants_fine_tune_as_the_report(path):
+    """2 images a batch at lr 5e-3, the lr following the batch
+    (auto_scale_lr, base 2) and logged; backbone BN fully frozen unless the
+    variant is a norm variant or the scratch baseline."""
+    cfg = load(path)
+    assert cfg.train_dataloader.batch_size == 2
+    assert cfg.optim_wrapper.optimizer.lr == 5e-3
+    assert cfg.auto_scale_lr == dict(enable=True, base_batch_size=2)
+    assert 'EffectiveBatchLrHook' in [h.type for h in cfg.custom_hooks]
+    name = osp.basename(path)
+    if not backbone_tag(name) and 'gn-all' not in name and \
+            'scratch' not in name:
+        assert cfg.model.backbone.norm_cfg == dict(
+            type='BN', requires_grad=False)
+        assert cfg.model.backbone.norm_eval is True
+
+
+def test_frozen_bn_variant_is_the_root():
+    """The report's code's FBN is the family default; the named variant
+    restates it and changes nothing."""
+    variant = load(NYU.replace('r50_fpn', 'r50-frozen-bn_fpn'))
+    assert variant.model == load(NYU).model
+
+
+def test_c4_res5_bn_is_frozen_like_the_backbone():
+    cfg = load(NYU.replace('fpn_1x', 'c4-extra-norm_1x'))
+    model = MODELS.build(cfg.model)
+    res5 = model.roi_head.shared_head
+    bns = [m for n, m in res5.named_modules()
+           if isinstance(m, _BatchNorm) and m is not res5.extra_norm]
+    assert bns and not any(p.requires_grad for m in bns
+                           for p in m.parameters())
+    assert all(p.requires_grad for p in res5.extra_norm.parameters())
+
+
+def test_bottleneck_gn_head():
+    """The code's "res head": GN bottlenecks on the FPN's 7x7 RoI
+    features, average pooling, linear predictors."""
+    from mmdet.models.backbones.resnet import Bottleneck
+    cfg = load(NYU.replace('fpn_1x', 'fpn_bottleneck-gn_1x'))
+    model = MODELS.build(cfg.model)
+    blocks = list(model.roi_head.shared_head.layer2)
+    assert len(blocks) == 4 and all(isinstance(b, Bottleneck) for b in blocks)
+    norms = [m for m in model.roi_head.shared_head.modules()
+             if isinstance(m, (torch.nn.GroupNorm, _BatchNorm))]
+    assert norms and all(isinstance(m, torch.nn.GroupNorm) for m in norms)
+    assert blocks[0].conv1.in_channels == cfg.model.neck.out_channels == 256
+    head = model.roi_head.bbox_head
+    assert head.with_avg_pool and head.fc_cls.in_features == 512
+    assert head.fc_cls.out_features == 101
+    rois = torch.randn(3, 256, 7, 7)  # 3 RoIs of the FPN
+    cls_score, bbox_pred = head(model.roi_head.shared_head(rois))
+    assert cls_score.shape == (3, 101) and bbox_pred.shape == (3, 400)
 
 
 def test_nyu_family_is_mmdet_faster_rcnn():

@@ -17,7 +17,8 @@ CONFIGS = sorted(glob.glob(osp.join(CONFIG_DIR, '*.py')))
 TINY = 'swav_resnet18_1xb16-mcrop-2-4-coslr-3e_synthetic-64-32_64p.py'
 NAME = re.compile(r'^swav_resnet(?P<depth>\d+)(-gn)?_(?P<gpus>\d+)xb'
                   r'(?P<batch>\d+)-mcrop-(?P<large>\d+)-(?P<small>\d+)-coslr-'
-                  r'(?P<epochs>\d+)e(-q\d+|-qauto)?_[a-z]+-\d+-\d+(-objcrop)?_'
+                  r'(?P<epochs>\d+)e(-q\d+|-qauto|-fp32)?_[a-z]+-\d+-\d+'
+                  r'(-objcrop|-gpuaug)?_'
                   r'(?P<protos>\d+)p\.py$')
 
 
@@ -50,11 +51,13 @@ def test_config_builds(path):
     width = 512 if depth in (18, 34) else 2048
     assert cfg.model.neck.in_channels == cfg.model.neck.hid_channels == width
     assert model.head.loss.prototypes.in_features == 128
-    # The pipeline builds and produces the crops the loss expects.
+    # The pipeline builds and the crops are those the loss expects: made by
+    # the pipeline, or on the model's device by its data preprocessor.
     pipeline = Compose(cfg.train_dataloader.dataset.pipeline)
     assert type(pipeline.transforms[0]).__name__ == 'LoadImageFromFileOrSkip'
-    assert pipeline.transforms[1].num_views == list(
-        cfg.model.head.loss.num_crops)
+    views = model.data_preprocessor if 'gpuaug' in path else \
+        pipeline.transforms[1]
+    assert list(views.num_views) == list(cfg.model.head.loss.num_crops)
     hook = _hook(cfg, 'SwAVQueueHook')
     assert hook['queue_length'] % (cfg.train_dataloader.batch_size) == 0
     for type_ in ('SwAVCollapseGuardHook', 'PretrainMetaHook',
@@ -105,7 +108,9 @@ def test_r50_4gpu_recipe():
     assert loader.dataset.type == 'UnlabeledImageDataset'
     assert loader.dataset.data_root == 'data/unlabeled/'
     assert 'ann_file' not in loader.dataset
-    views = loader.dataset.pipeline[1]
+    load, views, _ = loader.dataset.pipeline
+    assert load.type == 'LoadImageFromFileOrSkip' and load.defer_jpeg
+    assert views.type == 'DecodeOnceMultiView'
     assert views.num_views == [2, 6]
     (large, _), (small, _) = views.transforms
     assert (large.size, tuple(large.scale)) == (224, (0.14, 1.0))
@@ -154,6 +159,44 @@ def test_variants_change_only_their_part():
                '96_3000p.py')
     assert gn.model.backbone.norm_cfg.type == 'GN'
     assert gn.optim_wrapper == main.optim_wrapper
+
+
+def test_fp32_variant_is_the_main_recipe_without_amp():
+    """Fig. 1e: full precision, nothing else changed; the collapse guard
+    logs the ln(K) plateau without ending the run."""
+    main = _load('r50_4gpu.py')
+    fp32 = _load('swav_resnet50_4xb64-mcrop-2-6-coslr-200e-fp32_unlabeled-'
+                 '224-96_3000p.py')
+    assert fp32.optim_wrapper.type == 'OptimWrapper'
+    assert 'loss_scale' not in fp32.optim_wrapper
+    assert fp32.optim_wrapper.optimizer == main.optim_wrapper.optimizer
+    guard = _hook(fp32, 'SwAVCollapseGuardHook')
+    assert guard['stop'] is False
+    guard['stop'] = True
+    assert fp32.custom_hooks == main.custom_hooks
+    for cfg in (main, fp32):
+        cfg.pop('optim_wrapper')
+        cfg.pop('custom_hooks')
+    assert fp32.to_dict() == main.to_dict()
+
+
+def test_gpu_variant_makes_the_same_views_on_the_device():
+    main = _load('r50_4gpu.py')
+    gpu = _load('swav_resnet50_4xb64-mcrop-2-6-coslr-200e_unlabeled-224-96-'
+                'gpuaug_3000p.py')
+    views = main.train_dataloader.dataset.pipeline[1]
+    preprocessor = gpu.model.data_preprocessor
+    assert preprocessor.type == 'MultiViewGPUPreprocessor'
+    assert preprocessor.num_views == views.num_views
+    assert preprocessor.transforms == views.transforms
+    for key in ('mean', 'std', 'bgr_to_rgb'):
+        assert preprocessor[key] == main.model.data_preprocessor[key]
+    assert [t.type for t in gpu.train_dataloader.dataset.pipeline] == [
+        'LoadImageFromFileOrSkip', 'PackImageBytes'
+    ]
+    assert gpu.train_dataloader.dataset.pipeline[0].defer_jpeg
+    assert gpu.train_dataloader.collate_fn.type == 'pseudo_collate'
+    assert gpu.model.type == main.model.type
 
 
 def test_tiny_cpu_config():

@@ -149,6 +149,51 @@ def test_pipeline_multicrop_against_torchvision(tool, repo_root, tmp_path,
     assert '2x64 + 4x32' in on_disk['results'][2]['config']
 
 
+def test_pipeline_on_real_images_reencoded(tool, repo_root, tmp_path,
+                                           capsys):
+    from PIL import Image
+    photos = tmp_path / 'photos'
+    photos.mkdir()
+    for i in range(3):
+        Image.new('RGB', (80 + i, 60), (40 * i, 90, 200)).save(
+            photos / f'{i:06d}.png')
+    (photos / 'notes.txt').write_text('not an image')
+    out = tmp_path / 'pipe.json'
+    tool.main([
+        'pipeline', '--config',
+        _our_swav(repo_root), '--images',
+        str(photos), '--num-images', '0', '--image-format', '.jpg',
+        '--json', str(out)
+    ] + TINY)
+    printed = capsys.readouterr().out
+    assert f'3 images of {photos} (re-encoded as .jpg (quality 90))' in printed
+    assert '60x80, 60x81, 60x82' in printed
+    record = json.load(open(out))
+    assert record['settings']['images'] == str(photos)
+    assert record['settings']['image_format'] == '.jpg'
+    with pytest.raises(SystemExit):
+        tool.main(['pipeline', '--images', str(tmp_path / 'none')] + TINY)
+    assert 'no such folder' in capsys.readouterr().err
+
+
+def test_pipeline_gpu_variant_on_the_cpu(tool, repo_root, tmp_path, capsys):
+    """The data preprocessor of the GPU variant, timed on --device; on the
+    CPU here, with a tiny batch."""
+    tool.main([
+        'pipeline', '--config',
+        osp.join(
+            repo_root, 'configs/swav/swav_resnet50_4xb64-mcrop-2-6-coslr-'
+            '200e_unlabeled-224-96-gpuaug_3000p.py'), '--batch-size', '2',
+        '--num-images', '2', '--image-size', '64', '80'
+    ] + TINY)
+    printed = capsys.readouterr().out
+    assert _names(printed) == [('pipeline', 'ours'),
+                               ('pipeline',
+                                'torchvision (facebookresearch/swav)')]
+    assert 'MultiViewGPUPreprocessor on cpu, batches of 2' in printed
+    assert '2x224 + 6x96' not in printed  # the config column is in JSON
+
+
 def test_pipeline_detection(tool, repo_root, tmp_path, capsys):
     tool.main([
         'pipeline', '--config',

@@ -68,6 +68,23 @@ def test_channels_and_sweeps(tool, fake_root, tmp_path):
     assert all(p.split('/')[1] in ('CAM_FRONT', 'CAM_BACK') for p in lines)
 
 
+def test_several_versions_make_one_list(tool, tmp_path, capsys):
+    """--version v1.0-train v1.0-val: one list of both splits, which holds
+    the train list and its subsets (the lists of the retraining sizes)."""
+    root = str(tmp_path / 'nuimages')
+    make_fake_tables(root, 30, write_images=True)
+    make_fake_tables(root, 10, version='v1.0-val', seed=1, write_images=True)
+    train = str(tmp_path / 'train.txt')
+    both = str(tmp_path / 'all.txt')
+    assert tool.main([root, '--out', train, '--subsets', '10']) == 0
+    assert tool.main(
+        [root, '--version', 'v1.0-train', 'v1.0-val', '--out', both]) == 0
+    assert len(_lines(both)) == 40 and _lines(both) == sorted(_lines(both))
+    assert set(_lines(str(tmp_path / 'train_10.txt'))) < set(
+        _lines(train)) < set(_lines(both))
+    assert 'versions: v1.0-train v1.0-val' in capsys.readouterr().out
+
+
 def test_refuses_overwrite_without_force(tool, fake_root, tmp_path):
     root, _ = fake_root
     out = str(tmp_path / 'train.txt')

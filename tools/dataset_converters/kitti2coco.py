@@ -3,8 +3,11 @@
 Writes ``OUT_DIR/train.json`` and ``OUT_DIR/val.json`` (``file_name``
 relative to ``training/image_2``), split by a seeded shuffle of image ids.
 DontCare regions become ignore regions (``iscrowd=1``); truncation,
-occlusion and the original class are kept for the KITTI metric. The logic
-lives in :mod:`ssdet.data.kitti`.
+occlusion and the original class are kept for the KITTI metric. Image sizes
+are read from the images (checked to be complete); a malformed line, a box
+outside its image or a missing or unreadable image stops the conversion
+with the file (and line) named, unless ``--skip-bad``. The logic lives in
+:mod:`ssdet.data.kitti`.
 
 Example::
 
@@ -48,7 +51,9 @@ def parse_args(argv=None):
     parser.add_argument(
         '--skip-bad',
         action='store_true',
-        help='skip and count malformed label lines instead of failing')
+        help='skip and count malformed label lines, boxes outside their '
+        'image and frames whose image is missing or unreadable, instead of '
+        'failing')
     return parser.parse_args(argv)
 
 

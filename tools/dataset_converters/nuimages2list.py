@@ -7,8 +7,13 @@ Example:
 
 writes ``train.txt`` (every key-frame camera image) and the nested subsets
 ``train_5000.txt``, ``train_18000.txt``, ``train_35000.txt``. Each line is a
-path relative to the nuImages root (``samples/CAM_FRONT/....jpg``). See
-``docs/nuimages.md``.
+path relative to the nuImages root (``samples/CAM_FRONT/....jpg``). Several
+versions make one list, e.g. every key frame of the three splits::
+
+    python tools/dataset_converters/nuimages2list.py data/nuimages \\
+        --version v1.0-train v1.0-val v1.0-test --out data/nuimages/all.txt
+
+See ``docs/nuimages.md``.
 """
 import argparse
 import logging
@@ -32,8 +37,10 @@ def parse_args(argv=None):
         'the version folders)')
     parser.add_argument(
         '--version',
-        default='v1.0-train',
-        help='table folder under the root (default: v1.0-train)')
+        nargs='+',
+        default=['v1.0-train'],
+        help='table folder(s) under the root; several make one list, e.g. '
+        'v1.0-train v1.0-val v1.0-test (default: v1.0-train)')
     parser.add_argument(
         '--channels',
         nargs='+',
@@ -81,8 +88,9 @@ def main(argv=None):
     except FileExistsError as exc:
         raise SystemExit(f'error: {exc}')
 
-    sd_file = table_path(args.root, args.version, 'sample_data')
-    total = osp.getsize(sd_file) if osp.isfile(sd_file) else None
+    sd_files = [table_path(args.root, v, 'sample_data') for v in args.version]
+    total = sum(osp.getsize(f) for f in sd_files) if all(
+        osp.isfile(f) for f in sd_files) else None
     with tqdm(
             total=total, unit='B', unit_scale=True,
             desc='sample_data.json') as bar:
@@ -111,7 +119,8 @@ def main(argv=None):
     for n, paths in subsets.items():
         write_list(subset_list_path(args.out, n), paths)
 
-    print(f'\nsample_data rows: {selection.rows}   key frames (all '
+    print(f'\nversions: {" ".join(selection.versions)}')
+    print(f'sample_data rows: {selection.rows}   key frames (all '
           f'sensors): {selection.key_frames}   selected sweeps: '
           f'{selection.selected_sweeps}')
     rows = [[ch, selection.selected[ch], selection.kept_per_channel[ch]]

@@ -1,6 +1,7 @@
 """Hooks, one a file, registered into the registry of the scope that uses
 them (mmselfsup for pretraining, mmdet for fine-tuning, mmengine's root for
 both)."""
+from .effective_batch_lr_hook import EffectiveBatchLrHook
 from .epoch_seed_hook import EpochSeedHook
 from .non_finite_loss_hook import NonFiniteLossHook
 from .pretrain_meta_hook import PretrainMetaHook
@@ -11,7 +12,8 @@ from .swav_queue_hook import SwAVQueueHook
 from .transfer_check_hook import TransferCheckHook
 
 __all__ = [
-    'EpochSeedHook', 'NonFiniteLossHook', 'PretrainMetaHook',
-    'RequireLoadFromHook', 'SkippedImagesReportHook', 'SwAVCollapseError',
-    'SwAVCollapseGuardHook', 'SwAVQueueHook', 'TransferCheckHook'
+    'EffectiveBatchLrHook', 'EpochSeedHook', 'NonFiniteLossHook',
+    'PretrainMetaHook', 'RequireLoadFromHook', 'SkippedImagesReportHook',
+    'SwAVCollapseError', 'SwAVCollapseGuardHook', 'SwAVQueueHook',
+    'TransferCheckHook'
 ]

@@ -6,7 +6,7 @@ import torch
 from mmengine.config import Config
 
 from ssdet.benchmark.data import (SwAVTorchvisionMultiCrop, multicrop_spec,
-                                  write_samples)
+                                  real_samples, write_samples)
 from ssdet.benchmark.ops import op_groups
 from ssdet.benchmark.train_step import prepare_config
 
@@ -37,6 +37,28 @@ def test_write_samples_and_torchvision_multicrop(tmp_path):
         (3, 16, 16)
     ] * 3
     assert crops[0].dtype == torch.float32
+
+
+def test_real_samples_as_they_are_or_reencoded(tmp_path):
+    from PIL import Image
+    src = tmp_path / 'src'
+    src.mkdir()
+    for name in ('b.png', 'a.PNG', 'c.jpg'):
+        Image.new('RGB', (20, 10), (1, 2, 3)).save(src / name)
+    (src / 'list.txt').write_text('x')
+    kept = real_samples(str(src), str(tmp_path / 'out'))
+    assert [osp.basename(s['img_path']) for s in kept] == [
+        'a.PNG', 'b.png', 'c.jpg'
+    ]
+    assert kept[0]['img_path'] == str(src / 'a.PNG')
+    jpgs = real_samples(str(src), str(tmp_path / 'out'), 2, '.jpg', 75)
+    assert [osp.basename(s['img_path']) for s in jpgs] == ['a.jpg', 'b.jpg']
+    with Image.open(jpgs[0]['img_path']) as img:
+        assert img.format == 'JPEG' and img.size == (20, 10)
+    assert (jpgs[0]['height'], jpgs[0]['width']) == (10, 20)
+    with pytest.raises(FileNotFoundError, match='no .png'):
+        real_samples(str(tmp_path / 'out' / '..' / 'src' / '..'),
+                     str(tmp_path / 'x'))
 
 
 def test_ops_agree_with_torchvision():

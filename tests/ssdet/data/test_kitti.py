@@ -1,4 +1,4 @@
-"""Tests of custom_modules/data_io/kitti.py: label parsing and writing, the
+"""Tests of ssdet/data/kitti.py: label parsing and writing, the
 seeded split, COCO building and the converter on the real fixture."""
 import json
 import os
@@ -8,8 +8,8 @@ import shutil
 import pytest
 
 from ssdet.data.kitti import (KITTI_CLASSES, BadLine, KittiFormatError,
-                              KittiObject, build_coco, convert,
-                              format_label_line, format_summary,
+                              KittiImageError, KittiObject, build_coco,
+                              convert, format_label_line, format_summary,
                               parse_label_file, parse_label_line,
                               split_image_ids, write_label_file)
 
@@ -246,5 +246,16 @@ def test_convert_empty_label_and_16_fields(kitti_root, tmp_path):
 def test_convert_missing_image(kitti_root, tmp_path):
     _copy_fixture(kitti_root, tmp_path / 'kitti')
     os.remove(tmp_path / 'kitti' / 'training' / 'image_2' / '000005.png')
-    with pytest.raises(FileNotFoundError, match='000005'):
+    with pytest.raises(KittiImageError) as info:
         convert(str(tmp_path / 'kitti'), str(tmp_path / 'out'))
+    assert info.value.path.endswith(osp.join('image_2', '000005.png'))
+    assert info.value.label_path.endswith(osp.join('label_2', '000005.txt'))
+    assert 'missing' in str(info.value) and '--skip-bad' in str(info.value)
+    assert not (tmp_path / 'out').exists()
+    summary = convert(
+        str(tmp_path / 'kitti'), str(tmp_path / 'out'), skip_bad=True)
+    assert [osp.basename(b.path) for b in summary['bad_images']
+            ] == ['000005.png']
+    assert sum(s['images'] for s in summary['splits'].values()) == 5
+    assert 'skipped frames (image missing or unreadable): 1' in \
+        format_summary(summary)

@@ -271,6 +271,39 @@ def test_missing_version_folder(nuim_root):
         nuim.select_images(nuim_root[0], version='v1.0-val')
 
 
+def test_several_versions_make_one_selection(tmp_path):
+    root = str(tmp_path / 'nuimages')
+    infos = {
+        v: nuim.make_fake_tables(root, n, version=v, seed=seed)
+        for v, n, seed in (('v1.0-train', 12, 0), ('v1.0-val', 5, 1),
+                           ('v1.0-test', 3, 2))
+    }
+    alone = {
+        v: nuim.select_images(root, version=v, check_files=False).paths
+        for v in infos
+    }
+    sel = nuim.select_images(
+        root, version=list(infos), check_files=False, chunk_bytes=64)
+    assert sel.versions == list(infos)
+    assert sel.paths == sorted(p for paths in alone.values() for p in paths)
+    assert sel.kept == 12 + 5 + 3  # one key camera image per sample
+    assert sel.rows == sum(info['rows'] for info in infos.values())
+    assert sel.key_frames == 2 * 20
+
+
+def test_overlapping_versions_are_an_error(tmp_path):
+    root = str(tmp_path / 'nuimages')
+    for v in ('v1.0-train', 'v1.0-mini'):  # same seed: the same file names
+        nuim.make_fake_tables(root, 4, version=v, seed=0)
+    with pytest.raises(ValueError, match='v1.0-mini.*lists samples/.*'
+                       'which v1.0-train lists too'):
+        nuim.select_images(
+            root, version=['v1.0-train', 'v1.0-mini'], check_files=False)
+    with pytest.raises(ValueError, match='each version once'):
+        nuim.select_images(
+            root, version=['v1.0-train', 'v1.0-train'], check_files=False)
+
+
 def test_row_without_field(nuim_root):
     root, _ = nuim_root
     path = nuim.table_path(root, 'v1.0-train', 'sample_data')

@@ -1,4 +1,6 @@
-"""The mmselfsup registry patch and the launch checks of compat.launch."""
+"""The launch checks of ssdet.launch (and the CPU pieces of
+custom_modules.compat.launch and the mmselfsup registry patch they rely
+on)."""
 import argparse
 import os.path as osp
 import shlex
@@ -8,7 +10,7 @@ import torch
 from mmengine.config import Config, DictAction
 
 SWAV_4GPU = osp.normpath(
-    osp.join(__file__, '..', '..', '..', '..', 'configs', 'swav',
+    osp.join(__file__, '..', '..', '..', 'configs', 'swav',
              'r50_4gpu.py'))
 
 
@@ -54,7 +56,7 @@ def swav_like():
 
 
 def refusal(cfg, **kwargs):
-    from custom_modules.compat.launch import LaunchError, check_launch
+    from ssdet.launch import LaunchError, check_launch
     with pytest.raises(LaunchError) as info:
         check_launch(cfg, **kwargs)
     return str(info.value)
@@ -71,7 +73,7 @@ def suggested(message):
 
 @CPU_ONLY
 def test_check_launch_lists_everything_in_one_message():
-    from custom_modules.compat.launch import check_launch
+    from ssdet.launch import check_launch
     cfg = swav_like()
     message = refusal(cfg, launcher='pytorch', nproc=4)
     lines = message.splitlines()
@@ -114,7 +116,7 @@ def test_check_launch_lists_everything_in_one_message():
 
 @CPU_ONLY
 def test_check_launch_names_where_a_setting_comes_from():
-    from custom_modules.compat.launch import check_launch
+    from ssdet.launch import check_launch
 
     # --amp on a config without AMP: the flag is the only thing to drop.
     plain = Config(
@@ -142,7 +144,7 @@ def test_check_launch_names_where_a_setting_comes_from():
 
 @CPU_ONLY
 def test_check_launch_finds_syncbn_in_lists_and_sync_bn():
-    from custom_modules.compat.launch import check_launch
+    from ssdet.launch import check_launch
     cfg = Config(
         dict(
             model=dict(
@@ -165,7 +167,7 @@ def test_check_launch_finds_syncbn_in_lists_and_sync_bn():
 
 @CPU_ONLY
 def test_check_launch_allows_what_runs_here():
-    from custom_modules.compat.launch import check_launch
+    from ssdet.launch import check_launch
 
     # One process: mmengine reverts SyncBN to BatchNorm by itself.
     check_launch(Config(dict(model=swav_like().model)))
@@ -181,7 +183,7 @@ def test_cluster_launcher_without_gpu_is_refused():
 
 
 def test_more_processes_than_gpus_is_refused(monkeypatch):
-    from custom_modules.compat.launch import check_launch
+    from ssdet.launch import check_launch
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
     monkeypatch.setattr(torch.cuda, 'device_count', lambda: 2)
     message = refusal(swav_like(), launcher='pytorch', nproc=4)
@@ -207,7 +209,7 @@ def test_optimizer_the_command_line_cannot_write_is_given_as_config():
 
 
 def test_launch_errors_are_printed_once_per_machine(monkeypatch, capsys):
-    from custom_modules.compat.launch import exit_with_error
+    from ssdet.launch import exit_with_error
     for rank, printed in (('1', ''), ('0', 'error: stop\n')):
         monkeypatch.setenv('LOCAL_RANK', rank)
         with pytest.raises(SystemExit) as info:
@@ -221,7 +223,7 @@ def test_launch_errors_are_printed_once_per_machine(monkeypatch, capsys):
 
 
 def test_pytorch_launcher_outside_torchrun_is_refused(monkeypatch):
-    from custom_modules.compat.launch import LaunchError, prepare_launch
+    from ssdet.launch import LaunchError, prepare_launch
     monkeypatch.delenv('RANK', raising=False)
     with pytest.raises(LaunchError, match='tools/dist_train.sh'):
         prepare_launch(Config(dict(model=dict())), 'pytorch')
@@ -232,7 +234,8 @@ def test_pytorch_launcher_outside_torchrun_is_refused(monkeypatch):
 def test_pytorch_launcher_on_cpu_uses_gloo(monkeypatch):
     import torch.distributed as dist
 
-    from custom_modules.compat.launch import DeviceAgnosticDDP, prepare_launch
+    from custom_modules.compat.launch import DeviceAgnosticDDP
+    from ssdet.launch import prepare_launch
     monkeypatch.setenv('RANK', '0')
     monkeypatch.setenv('WORLD_SIZE', '1')
     monkeypatch.setenv('LOCAL_RANK', '0')
