@@ -104,6 +104,8 @@ def check_inputs(args) -> None:
 
 def data_options(data: str, ann_dir: str):
     """--cfg-options pointing the tiny config at the converted frames."""
+    # absolute: mmengine joins a relative ann_file to the data root
+    ann_dir = osp.abspath(ann_dir)
     opts = []
     for loader, split in (('train_dataloader', 'train'),
                           ('val_dataloader', 'val'),
