@@ -102,24 +102,6 @@ def check_inputs(args) -> None:
             'again (its files are replaced) or give another --work-dir')
 
 
-def data_options(data: str, ann_dir: str):
-    """--cfg-options pointing the tiny config at the converted frames."""
-    # absolute: mmengine joins a relative ann_file to the data root
-    ann_dir = osp.abspath(ann_dir)
-    opts = []
-    for loader, split in (('train_dataloader', 'train'),
-                          ('val_dataloader', 'val'),
-                          ('test_dataloader', 'val')):
-        opts += [
-            f'{loader}.dataset.data_root={data}/',
-            f'{loader}.dataset.ann_file={ann_dir}/{split}.json'
-        ]
-    for evaluator in ('val_evaluator', 'test_evaluator'):
-        for i in (0, 1):  # CocoMetric, KittiMetric
-            opts.append(f'{evaluator}.{i}.ann_file={ann_dir}/val.json')
-    return opts
-
-
 def main(argv=None) -> int:
     args = parse_args(argv)
     os.chdir(ROOT)
@@ -131,6 +113,7 @@ def main(argv=None) -> int:
     from ssdet.analysis.detections import (PredictionFormatError,
                                            load_predictions)
     from ssdet.analysis.kitti_demo import kitti_tables, write_report
+    from ssdet.data.kitti import cfg_options
     from ssdet.sweep.engine import subprocess_executor
     from ssdet.tables import read_metrics
 
@@ -140,7 +123,7 @@ def main(argv=None) -> int:
     predictions = osp.join(work, 'predictions.pkl')
     metrics_file = osp.join(work, 'metrics.json')
     data = args.data.rstrip('/')
-    options = data_options(data, ann_dir) + ['randomness.seed=0']
+    options = cfg_options(data, ann_dir) + ['randomness.seed=0']
     backbone = (f'model.backbone.init_cfg.checkpoint={args.checkpoint}', )
     steps = [
         ('convert', [

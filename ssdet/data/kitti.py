@@ -715,3 +715,33 @@ def format_summary(summary: dict) -> str:
         lines.append(f'images without a label file (not converted): '
                      f'{summary["unlabeled_images"]}')
     return '\n'.join(lines)
+
+
+def cfg_options(data_root: str, ann_dir: str) -> List[str]:
+    """``--cfg-options`` that point a KITTI config (``configs/kitti/``) at a
+    KITTI root and the COCO files ``kitti2coco.py`` wrote: the train split
+    for training, the val split for validation and test, in both metrics
+    (``CocoMetric``, ``KittiMetric``).
+
+    Args:
+        data_root (str): The KITTI root holding ``training/image_2``.
+        ann_dir (str): The folder of ``train.json`` and ``val.json``; made
+            absolute, since mmengine joins a relative ``ann_file`` to the
+            data root.
+
+    Returns:
+        list[str]: ``key=value`` options.
+    """
+    data_root, ann_dir = data_root.rstrip('/'), osp.abspath(ann_dir)
+    opts = []
+    for loader, split in (('train_dataloader', 'train'),
+                          ('val_dataloader', 'val'),
+                          ('test_dataloader', 'val')):
+        opts += [
+            f'{loader}.dataset.data_root={data_root}/',
+            f'{loader}.dataset.ann_file={ann_dir}/{split}.json'
+        ]
+    for evaluator in ('val_evaluator', 'test_evaluator'):
+        for i in (0, 1):  # CocoMetric, KittiMetric
+            opts.append(f'{evaluator}.{i}.ann_file={ann_dir}/val.json')
+    return opts

@@ -11,7 +11,7 @@ from collections import Counter
 
 import pytest
 
-from ssdet.data.kitti import KITTI_CLASSES
+from ssdet.data.kitti import KITTI_CLASSES, cfg_options
 
 pytestmark = pytest.mark.slow
 
@@ -19,21 +19,6 @@ TINY = 'configs/kitti/faster-rcnn_r18_fpn_1e_kitti-tiny.py'
 ITERS = 3  # frames trained on, one a batch
 VAL_RATIO = 0.08  # 6 of the 75 frames are evaluated
 DIFFICULTIES = ('easy', 'moderate', 'hard')
-
-
-def data_options(kitti_root, ann_dir):
-    opts = []
-    for loader, split in (('train_dataloader', 'train'),
-                          ('val_dataloader', 'val'),
-                          ('test_dataloader', 'val')):
-        opts += [
-            f'{loader}.dataset.data_root={kitti_root}/',
-            f'{loader}.dataset.ann_file={ann_dir}/{split}.json'
-        ]
-    for evaluator in ('val_evaluator', 'test_evaluator'):
-        for i in (0, 1):  # CocoMetric, KittiMetric
-            opts.append(f'{evaluator}.{i}.ann_file={ann_dir}/val.json')
-    return opts
 
 
 def table_rows(out, title):
@@ -79,7 +64,7 @@ def test_tiny_recipe_on_real_frames(run_tool, kitti75_root, r18_torchvision,
         r18_torchvision, ckpt, src_format='torchvision', target='mmdet')
 
     work = tmp_path / 'work'
-    options = data_options(kitti75_root, ann_dir) + [
+    options = cfg_options(kitti75_root, ann_dir) + [
         f'model.backbone.init_cfg.checkpoint={ckpt}', 'randomness.seed=0'
     ]
     rc, out = run_tool(

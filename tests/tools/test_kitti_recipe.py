@@ -8,6 +8,8 @@ import sys
 import pytest
 import torch
 
+from ssdet.data.kitti import cfg_options
+
 TINY = 'configs/kitti/faster-rcnn_r18_fpn_1e_kitti-tiny.py'
 
 
@@ -20,21 +22,6 @@ def run(repo_root, tool, *args):
         text=True,
         timeout=900)
     return proc.returncode, proc.stdout + proc.stderr
-
-
-def data_options(kitti_root, ann_dir):
-    opts = ['randomness.seed=0']
-    for loader, split in (('train_dataloader', 'train'),
-                          ('val_dataloader', 'val'), ('test_dataloader',
-                                                      'val')):
-        opts += [
-            f'{loader}.dataset.data_root={kitti_root}/',
-            f'{loader}.dataset.ann_file={ann_dir}/{split}.json'
-        ]
-    for evaluator in ('val_evaluator', 'test_evaluator'):
-        for i in (0, 1):  # CocoMetric, KittiMetric
-            opts.append(f'{evaluator}.{i}.ann_file={ann_dir}/val.json')
-    return opts
 
 
 @pytest.fixture
@@ -60,7 +47,7 @@ def test_kitti_recipe_trains_and_tests(repo_root, kitti_root, kitti_coco,
     convert(source, ckpt, src_format='torchvision', target='mmdet')
 
     work = str(tmp_path / 'work')
-    options = data_options(kitti_root, kitti_coco) + [
+    options = ['randomness.seed=0'] + cfg_options(kitti_root, kitti_coco) + [
         f'model.backbone.init_cfg.checkpoint={ckpt}'
     ]
     rc, out = run(repo_root, 'train.py', TINY, '--work-dir', work,
@@ -86,7 +73,7 @@ def test_kitti_recipe_without_checkpoint_stops(repo_root, kitti_root,
                                                kitti_coco, tmp_path):
     rc, out = run(repo_root, 'train.py', TINY, '--work-dir',
                   str(tmp_path / 'work'), '--cfg-options',
-                  *data_options(kitti_root, kitti_coco))
+                  'randomness.seed=0', *cfg_options(kitti_root, kitti_coco))
     assert rc != 0
     assert 'has no checkpoint: pass one with --cfg-options ' \
         'model.backbone.init_cfg.checkpoint=PATH' in out, out[-3000:]
