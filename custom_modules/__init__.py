@@ -1,9 +1,6 @@
-"""Registered modules of the SwAV / InfoMin -> Faster R-CNN project.
-
-Configs load this package with ``custom_imports``. The compatibility layer is
-installed first, before anything imports ``mmcv.ops``. Keep this import light:
-no matplotlib, no data scanning.
-"""
+"""Registered modules of the SwAV / InfoMin -> Faster R-CNN project, loaded
+by configs through ``custom_imports``. The compat layer is installed before
+anything imports ``mmcv.ops``; keep this import light."""
 from .compat import install as _install_compat
 
 _install_compat()

@@ -1,20 +1,13 @@
-"""How a backbone saw its inputs: the one record of pretraining conventions.
-
-A transferred backbone only helps when fine-tuning feeds it what pretraining
-fed it: the same mean, std and channel order, and the same ResNet (depth,
-norm family, stem, style). :class:`PretrainConventions` is that record,
-built from a model, config dicts, config *text* (read with :mod:`ast`:
-nothing in it runs) or a checkpoint's ``meta``, and compared in one place.
-"""
+"""How a backbone saw its inputs: the one record of pretraining conventions
+(mean, std, channel order; ResNet depth, norm family, stem, style) that
+fine-tuning must match, built from a model, config dicts, config text
+(parsed with :mod:`ast`, never run) or a checkpoint's ``meta``."""
 import ast
 import dataclasses
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
-#: Norm layers that are interchangeable for transfer (other names are their
-#: own family).
+#: Norm layers that are interchangeable for transfer.
 NORM_FAMILIES = dict(BN2d='BN', SyncBN='BN', MMSyncBN='BN', FrozenBN='BN')
-
-
 #: Type of each non-numeric field of a recorded ``pretrain_cfg``.
 _TYPES = dict(
     bgr_to_rgb=bool, depth=int, norm=str, stem=str, style=str, basis=str)
@@ -24,13 +17,20 @@ class ConventionsError(ValueError):
     """A recorded ``pretrain_cfg`` that is not a valid record."""
 
 
-def _floats(value: Any, key: str) -> Tuple[float, ...]:
-    if not isinstance(value, (list, tuple)) or len(value) not in (1, 3) \
-            or not all(isinstance(v, (int, float)) and not isinstance(
-                v, bool) for v in value):
-        raise ConventionsError(f'{key} must be 1 or 3 numbers, got '
-                               f'{value!r}')
-    return tuple(float(v) for v in value)
+def _mean_std(source: Mapping) -> Dict[str, Tuple[float, ...]]:
+    """``mean`` and ``std`` of ``source`` (where set) as float tuples."""
+    out = {}
+    for key in ('mean', 'std'):
+        value = source.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, (list, tuple)) or len(value) not in (1, 3) \
+                or not all(isinstance(v, (int, float))
+                           and not isinstance(v, bool) for v in value):
+            raise ConventionsError(
+                f'{key} must be 1 or 3 numbers, got {value!r}')
+        out[key] = tuple(float(v) for v in value)
+    return out
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,17 +39,13 @@ class PretrainConventions:
     source does not record is None and is not compared.
 
     Args:
-        mean (tuple[float], optional): Per-channel mean, 0-255 scale, in the
-            order the network sees.
-        std (tuple[float], optional): Per-channel std, same scale/order.
-        bgr_to_rgb (bool, optional): Whether images loaded as BGR are
-            converted to RGB (mmengine ``data_preprocessor`` name).
+        mean (tuple[float], optional): Per-channel mean (0-255 scale) in
+            the order the network sees; ``std`` likewise.
+        bgr_to_rgb (bool, optional): As in mmengine's data preprocessor.
         depth (int, optional): ResNet depth.
         norm (str, optional): Norm layer type (``'BN'``, ``'GN'``...).
-        stem (str, optional): ``'7x7'`` (one 7x7 conv, as torchvision) or
-            ``'deep'`` (three 3x3 convs, ``deep_stem=True``).
-        style (str, optional): ``'pytorch'`` (stride in the 3x3 conv) or
-            ``'caffe'`` (stride in the first 1x1 conv).
+        stem (str, optional): ``'7x7'`` or ``'deep'`` (``deep_stem=True``).
+        style (str, optional): ``'pytorch'`` or ``'caffe'``.
         basis (str, optional): Where the values come from; not compared.
     """
     mean: Optional[Tuple[float, ...]] = None
@@ -69,10 +65,7 @@ class PretrainConventions:
         """From a ``data_preprocessor`` and a ``backbone`` config dict."""
         dp = dict(data_preprocessor or {})
         bb = dict(backbone or {})
-        fields: Dict[str, Any] = dict(basis=basis)
-        for key in ('mean', 'std'):
-            if dp.get(key) is not None:
-                fields[key] = _floats(dp[key], key)
+        fields: Dict[str, Any] = dict(basis=basis, **_mean_std(dp))
         if 'bgr_to_rgb' in dp or 'rgb_to_bgr' in dp:
             fields['bgr_to_rgb'] = bool(dp.get('bgr_to_rgb', False))
         if bb:
@@ -110,13 +103,8 @@ class PretrainConventions:
 
     @classmethod
     def from_cfg_text(cls, text: str) -> Optional['PretrainConventions']:
-        """From config text read as data (:func:`literal_config`):
-        ``model.data_preprocessor`` (else a top-level one) and
-        ``model.backbone``.
-
-        Returns:
-            PretrainConventions or None: None when the text records neither.
-        """
+        """From ``model.data_preprocessor`` (else a top-level one) and
+        ``model.backbone`` of :func:`literal_config` text, else None."""
         cfg = literal_config(text)
         model = cfg.get('model') if isinstance(cfg.get('model'), dict) else {}
         dp = model.get('data_preprocessor') or cfg.get('data_preprocessor')
@@ -132,15 +120,9 @@ class PretrainConventions:
 
     @classmethod
     def from_dict(cls, record: Mapping) -> 'PretrainConventions':
-        """From a ``meta['pretrain_cfg']`` dict; unknown keys are ignored.
-
-        Raises:
-            ConventionsError: A known key holds a value of the wrong type.
-        """
-        fields: Dict[str, Any] = {}
-        for key in ('mean', 'std'):
-            if record.get(key) is not None:
-                fields[key] = _floats(record[key], key)
+        """From a ``meta['pretrain_cfg']`` dict, ignoring unknown keys;
+        :class:`ConventionsError` for a known key of the wrong type."""
+        fields: Dict[str, Any] = _mean_std(record)
         for key, kind in _TYPES.items():
             value = record.get(key)
             if value is None:
@@ -155,14 +137,8 @@ class PretrainConventions:
     @classmethod
     def from_meta(cls,
                   meta: Optional[Mapping]) -> Optional['PretrainConventions']:
-        """From a checkpoint's ``meta``: ``pretrain_cfg``, else ``cfg`` text.
-
-        Returns:
-            PretrainConventions or None: None when the meta records neither.
-
-        Raises:
-            ConventionsError: ``meta['pretrain_cfg']`` is malformed.
-        """
+        """From a checkpoint's ``meta``: ``pretrain_cfg`` (a malformed one
+        raises :class:`ConventionsError`), else ``cfg`` text, else None."""
         if not isinstance(meta, Mapping):
             return None
         if isinstance(meta.get('pretrain_cfg'), Mapping):
@@ -175,10 +151,8 @@ class PretrainConventions:
     def to_dict(self) -> Dict[str, Any]:
         """The record for ``meta['pretrain_cfg']``: the fields that are set,
         lists for mean/std, and ``channel_order`` ('rgb'/'bgr')."""
-        out = {
-            k: list(v) if isinstance(v, tuple) else v
-            for k, v in dataclasses.asdict(self).items() if v is not None
-        }
+        out = {k: list(v) if isinstance(v, tuple) else v
+               for k, v in dataclasses.asdict(self).items() if v is not None}
         if self.bgr_to_rgb is not None:
             out['channel_order'] = 'rgb' if self.bgr_to_rgb else 'bgr'
         return out
@@ -186,17 +160,11 @@ class PretrainConventions:
     def compare(self,
                 finetune: 'PretrainConventions',
                 rtol: float = 0.01) -> List[str]:
-        """The differences between this (pretraining) and ``finetune``, over
-        the fields both set; norms compare by family (BN = SyncBN).
+        """One readable line per difference between this (pretraining) and
+        ``finetune`` over the fields both set; norms compare by family.
 
-        Args:
-            finetune (PretrainConventions): What fine-tuning uses.
-            rtol (float): Relative tolerance of mean/std. Defaults to 0.01,
-                which accepts facebookresearch/swav's red std (0.228 vs
-                0.229) and catches swapped channels and unnormalised input.
-
-        Returns:
-            list[str]: One readable line per difference; empty if none.
+        ``rtol`` (mean/std) accepts facebookresearch/swav's red std (0.228
+        vs 0.229) and catches swapped channels and unnormalised input.
         """
         a, b = self, finetune
         problems = []
@@ -234,23 +202,27 @@ class _NotLiteral(Exception):
     pass
 
 
-def _literal(node: ast.AST) -> Any:
-    """The value of a literal expression; ``dict(k=v)`` calls included."""
+def _literal(node: ast.AST, partial: bool = False) -> Any:
+    """The value of a literal expression, ``dict(k=v)`` calls included;
+    with ``partial``, such a call drops its non-literal entries (e.g.
+    ``type=SomeClass``) instead of failing."""
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
-            and node.func.id == 'dict' and not node.args:
+            and node.func.id == 'dict' and (partial or not node.args):
         out = {}
         for kw in node.keywords:
-            if kw.arg is None:
-                raise _NotLiteral
-            out[kw.arg] = _literal(kw.value)
+            try:
+                if kw.arg is None:
+                    raise _NotLiteral
+                out[kw.arg] = _literal(kw.value, partial)
+            except _NotLiteral:
+                if not partial:
+                    raise
         return out
     if isinstance(node, ast.Dict):
         if any(k is None for k in node.keys):
             raise _NotLiteral
-        return {
-            _literal(k): _literal(v)
-            for k, v in zip(node.keys, node.values)
-        }
+        return {_literal(k): _literal(v)
+                for k, v in zip(node.keys, node.values)}
     if isinstance(node, (ast.List, ast.Tuple)):
         return [_literal(e) for e in node.elts]
     try:
@@ -260,37 +232,11 @@ def _literal(node: ast.AST) -> Any:
         raise _NotLiteral from e
 
 
-def _partial(node: ast.AST) -> Any:
-    """Like :func:`_literal`, but a ``dict(...)`` keeps the keys whose values
-    are literal and drops the others (e.g. ``type=SomeClass``)."""
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
-            and node.func.id == 'dict':
-        out = {}
-        for kw in node.keywords:
-            if kw.arg is not None:
-                try:
-                    out[kw.arg] = _partial(kw.value)
-                except _NotLiteral:
-                    pass
-        return out
-    return _literal(node)
-
-
 def literal_config(text: str) -> Dict[str, Any]:
-    """The top-level ``name = value`` assignments of config text, as data.
-
-    The text is parsed with :mod:`ast`, never executed: literals, lists,
-    tuples, dicts and ``dict(...)`` calls of them are read; any other value
-    (or ``dict`` entry) and every other statement (imports, ``_base_``...)
-    is ignored.
-
-    Args:
-        text (str): Config text, e.g. ``checkpoint['meta']['cfg']``.
-
-    Returns:
-        dict: Name -> value of the literal assignments; empty if the text is
-        not Python.
-    """
+    """The top-level ``name = value`` assignments of config text (e.g.
+    ``meta['cfg']``) whose values are literals, lists, tuples, dicts or
+    ``dict(...)`` calls of them; parsed with :mod:`ast`, never executed.
+    Other values, ``dict(...)`` entries and statements are left out."""
     try:
         tree = ast.parse(text)
     except (SyntaxError, ValueError, MemoryError, RecursionError):
@@ -303,7 +249,7 @@ def literal_config(text: str) -> Dict[str, Any]:
         if not names:
             continue
         try:
-            value = _partial(node.value)
+            value = _literal(node.value, partial=True)
         except (_NotLiteral, RecursionError):
             continue
         for name in names:

@@ -1,11 +1,10 @@
 """Which weights of a checkpoint load into a backbone, as pure functions.
 
-mmengine's ``Pretrained`` initializer loads with ``strict=False``: a
-checkpoint whose keys carry another prefix (``module.``, ``encoder.``...)
-loads *nothing* and the detector silently trains from scratch.
-:func:`match_state_dict` and :func:`verify_report`, called by
-``VerifiedPretrained``, make that an error that says what to do. (A backbone
-fed other inputs than in pretraining is ``TransferCheckHook``'s business.)
+mmengine's ``Pretrained`` loads with ``strict=False``: a checkpoint whose
+keys carry another prefix (``module.``, ``encoder.``...) loads nothing and
+the detector silently trains from scratch. ``VerifiedPretrained`` calls
+:func:`match_state_dict` and :func:`verify_report` to make that an error
+that says what to do.
 """
 import os.path as osp
 from collections import Counter
@@ -42,17 +41,11 @@ class TransferError(RuntimeError):
 
 @dataclass
 class KeyReport:
-    """What loading a state dict into a module would do.
-
-    Args:
-        matched (list[str]): Module keys found in the checkpoint with the
-            same shape (these are loaded).
-        missing (list[str]): Module keys absent from the checkpoint.
-        unexpected (list[str]): Checkpoint keys under the prefix that the
-            module does not have.
-        shape_mismatch (list[tuple]): ``(key, module shape, file shape)``.
-        outside_prefix (dict[str, int]): Count of checkpoint keys outside the
-            prefix, by their first component (``neck``, ``head``...).
+    """What loading a state dict into a module would do: module keys found
+    with the same shape (``matched``), absent (``missing``), of another
+    shape (``shape_mismatch``: key, module shape, file shape); file keys
+    under the prefix the module lacks (``unexpected``) and the count of
+    those outside it by first component (``outside_prefix``: ``neck``...).
     """
     matched: List[str] = field(default_factory=list)
     missing: List[str] = field(default_factory=list)
@@ -64,9 +57,8 @@ class KeyReport:
     @property
     def missing_weights(self) -> List[str]:
         """Missing keys that are real weights (not ignorable buffers)."""
-        return [
-            k for k in self.missing if not k.endswith(IGNORED_MISSING_SUFFIXES)
-        ]
+        suffixes = IGNORED_MISSING_SUFFIXES
+        return [k for k in self.missing if not k.endswith(suffixes)]
 
     def summary(self) -> str:
         """A one-screen report: counts, then the keys grouped by module."""
@@ -93,17 +85,11 @@ def group_keys(keys: Iterable[str], depth: int = 2, limit: int = 8) -> str:
     """Keys summarised by their first ``depth`` components with counts:
     ``['layer1.0.conv1.weight', 'layer1.0.bn1.weight', 'conv1.weight']``
     gives ``'layer1.0.* (2), conv1.weight'``, at most ``limit`` groups."""
-    counts: Counter = Counter()
-    full = set()
-    for k in keys:
-        head = '.'.join(k.split('.')[:depth])
-        counts[head] += 1
-        if head == k:
-            full.add(k)
-    parts = [
-        k if (k in full and n == 1) else f'{k}.* ({n})'
-        for k, n in list(counts.items())[:limit]
-    ]
+    keys = list(keys)
+    counts = Counter('.'.join(k.split('.')[:depth]) for k in keys)
+    whole = set(keys)  # a head that is a whole key is shown as such
+    parts = [k if (k in whole and n == 1) else f'{k}.* ({n})'
+             for k, n in list(counts.items())[:limit]]
     if len(counts) > limit:
         parts.append(f'... {len(counts) - limit} more groups')
     return ', '.join(parts)
@@ -111,11 +97,9 @@ def group_keys(keys: Iterable[str], depth: int = 2, limit: int = 8) -> str:
 
 def key_prefixes(keys: Iterable[str], depth: int = 1) -> Dict[str, int]:
     """Count keys by their first ``depth`` dot-separated components."""
-    counts: Counter = Counter()
-    for k in keys:
-        parts = k.split('.')
-        counts['.'.join(parts[:min(depth, len(parts) - 1)]) + '.'] += 1
-    return dict(counts)
+    return dict(
+        Counter('.'.join(k.split('.')[:min(depth, k.count('.'))]) + '.'
+                for k in keys))
 
 
 def suggest_fix(keys: Iterable[str], prefix: str) -> str:
@@ -124,7 +108,8 @@ def suggest_fix(keys: Iterable[str], prefix: str) -> str:
     for known, fix in PREFIX_HINTS:
         if any(k.startswith(known) for k in keys):
             return f'keys start with {known!r} — {fix}'
-    top = sorted(key_prefixes(keys), key=lambda p: -key_prefixes(keys)[p])
+    counts = key_prefixes(keys)
+    top = sorted(counts, key=lambda p: -counts[p])
     if top:
         return (f'no key starts with {prefix!r}; set init_cfg.prefix to the '
                 f'prefix of the backbone weights (one of {top[:5]}) or '
@@ -147,24 +132,12 @@ def extract_state_dict(checkpoint: Any) -> Mapping[str, Any]:
 def match_state_dict(module_state: Mapping[str, Any],
                      file_state: Mapping[str, Any],
                      prefix: str = 'backbone.') -> KeyReport:
-    """Compare a module's state dict with a checkpoint's, under a prefix.
-
-    Args:
-        module_state (Mapping): ``module.state_dict()`` (anything with
-            ``.shape``).
-        file_state (Mapping): The checkpoint's state dict (full keys).
-        prefix (str): Prefix of the module's weights in the file; ``''``
-            takes every key. Defaults to ``'backbone.'``.
-
-    Returns:
-        KeyReport: Matched / missing / unexpected / mismatched keys.
-    """
+    """Compare a module's state dict with a checkpoint's (full keys) under
+    ``prefix`` (``''`` takes every key); values need only ``.shape``."""
     if prefix and not prefix.endswith('.'):
         prefix += '.'
-    stripped = {
-        k[len(prefix):]: v
-        for k, v in file_state.items() if k.startswith(prefix)
-    }
+    stripped = {k[len(prefix):]: v
+                for k, v in file_state.items() if k.startswith(prefix)}
     outside = Counter(
         k.split('.')[0] for k in file_state if not k.startswith(prefix))
     report = KeyReport(outside_prefix=dict(outside))
@@ -182,26 +155,13 @@ def match_state_dict(module_state: Mapping[str, Any],
     return report
 
 
-def verify_report(report: KeyReport,
-                  filename: str,
-                  prefix: str,
+def verify_report(report: KeyReport, filename: str, prefix: str,
                   file_keys: Iterable[str],
                   allow_missing: Iterable[str] = ()) -> None:
-    """Raise :class:`TransferError` unless the backbone transfers fully.
-
-    Args:
-        report (KeyReport): From :func:`match_state_dict`.
-        filename (str): The checkpoint, named in the message.
-        prefix (str): The prefix that was used.
-        file_keys (Iterable[str]): All keys of the checkpoint (for the hint).
-        allow_missing (Iterable[str]): Key prefixes of the module that may be
-            absent from the file (e.g. ``('layer4.', )`` for a backbone with
-            a new stage). Defaults to ().
-
-    Raises:
-        TransferError: No weight matched, a weight of the module is missing,
-            or shapes differ.
-    """
+    """Raise :class:`TransferError` unless the backbone transfers fully:
+    some weight matched, none has another shape, and none is missing except
+    under the ``allow_missing`` key prefixes (new layers). ``file_keys``
+    (all keys of ``filename``) feed the hint."""
     name = osp.basename(filename)
     file_keys = list(file_keys)
     found = ', '.join(f'{p}* ({n})'

@@ -52,6 +52,63 @@ class LaunchError(RuntimeError):
     """A config or launch option that cannot work on this machine."""
 
 
+def add_launch_arguments(parser: argparse.ArgumentParser,
+                         script: str) -> None:
+    """``--cfg-options``, ``--launcher``, ``--preflight`` and
+    ``--local-rank``: the arguments ``tools/train.py`` and ``tools/test.py``
+    share; ``script`` is the launch script that runs the preflight."""
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config settings, e.g. train_cfg.max_epochs=2 '
+        'model.backbone.init_cfg.checkpoint=work_dirs/swav/backbone.pth')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument(
+        '--preflight',
+        action='store_true',
+        help='only check that this machine can run the config with this '
+        '--launcher and its number of processes here (LOCAL_WORLD_SIZE for '
+        f'pytorch), then exit; {script} does so before it starts the '
+        'processes')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def config_for_launch(args: argparse.Namespace,
+                      training: bool = True) -> Optional[Config]:
+    """The config of ``tools/train.py`` or ``tools/test.py`` made ready for
+    ``args.launcher`` on this machine, or None after ``--preflight``.
+
+    Loads ``args.config``, applies ``--work-dir`` and ``--cfg-options``,
+    runs :func:`check_launch` and :func:`prepare_launch`; an unknown key, a
+    missing file or a config this machine cannot run ends the process with
+    one ``error:`` line (:func:`exit_with_error`).
+    """
+    from .config import ConfigKeyError, apply_cli_options, load_config
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    try:
+        cfg = load_config(args.config)
+        cfg.launcher = args.launcher
+        apply_cli_options(cfg, args.config, args.work_dir, args.cfg_options)
+        check_launch(
+            cfg,
+            args.launcher,
+            local_world_size(args.launcher),
+            amp=getattr(args, 'amp', False),
+            cfg_options=args.cfg_options,
+            training=training)
+        if args.preflight:
+            return None
+        prepare_launch(cfg, args.launcher)
+    except (ConfigKeyError, LaunchError, FileNotFoundError) as e:
+        exit_with_error(f'error: {e}', args.launcher)
+    return cfg
+
+
 def local_rank(launcher: str) -> int:
     """This process's rank on its machine, as ``launcher`` set it."""
     if launcher not in LOCAL_ENV:
@@ -235,6 +292,15 @@ def prepare_launch(cfg: Config, launcher: str) -> None:
         wrapper.setdefault('find_unused_parameters',
                            cfg.get('find_unused_parameters', False))
         cfg.model_wrapper_cfg = wrapper
+
+
+def finish_launch() -> None:
+    """End the process group, if any, once the run is over: gloo's threads
+    stop before the interpreter exits (otherwise a CPU run can abort at
+    exit with "terminate called without an active exception")."""
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
 
 
 def _sync_bn_paths(node: Any, path: str) -> List[Tuple[str, str]]:

@@ -4,6 +4,9 @@ compatibility layer (the ``mmcv._ext`` provider) before anything imports
 import importlib.util
 import os
 import os.path as osp
+import subprocess
+import sys
+from typing import Callable, List, Tuple
 
 import pytest
 
@@ -36,6 +39,51 @@ def load_tool():
         return module
 
     return load
+
+
+@pytest.fixture(scope='session')
+def run_tool(repo_root) -> Callable[..., Tuple[int, str]]:
+    """``run_tool('train.py', *args)``: a script under ``tools/`` in a
+    subprocess from the repository root, with one OpenMP thread (two were
+    several times slower per step on 2 shared cores, docs/benchmarks.md);
+    returns the exit code and the output (stdout, then stderr)."""
+
+    def run(tool, *args, timeout=900):
+        cmd = [sys.executable, osp.join(repo_root, 'tools', *tool.split('/'))]
+        proc = subprocess.run(
+            cmd + [str(a) for a in args],
+            cwd=repo_root,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=dict(os.environ, OMP_NUM_THREADS='1'))
+        return proc.returncode, proc.stdout + proc.stderr
+
+    return run
+
+
+@pytest.fixture(scope='session')
+def synthetic_options() -> Callable[..., List[str]]:
+    """``synthetic_options(data_root)``: ``--cfg-options`` for one short
+    CPU epoch of a synthetic-set config on ``data_root`` (batch 4, no
+    loader workers, val annotations for every evaluator)."""
+
+    def options(data_root: str) -> List[str]:
+        root = data_root.rstrip('/') + '/'
+        opts = ['train_cfg.max_epochs=1', 'randomness.seed=0']
+        for loader in ('train_dataloader', 'val_dataloader',
+                       'test_dataloader'):
+            opts += [
+                f'{loader}.dataset.data_root={root}',
+                f'{loader}.num_workers=0',
+                f'{loader}.persistent_workers=False',
+                f'{loader}.batch_size=4'
+            ]
+        for evaluator in ('val_evaluator', 'test_evaluator'):
+            opts.append(f'{evaluator}.ann_file={root}annotations/val.json')
+        return opts
+
+    return options
 
 
 @pytest.fixture(scope='session')

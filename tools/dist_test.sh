@@ -5,27 +5,6 @@
 # PYTHON: the project's .venv by default (tools/env.sh).
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
+(( $# >= 3 )) || { echo "usage: tools/dist_test.sh CONFIG CHECKPOINT GPUS [test.py args...]" >&2; exit 2; }
 
-CONFIG=$1
-CHECKPOINT=$2
-GPUS=$3
-NNODES=${NNODES:-1}
-NODE_RANK=${NODE_RANK:-0}
-PORT=${PORT:-29500}
-MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
-
-# What keeps CONFIG from running on this machine, said once before any
-# process starts rather than by every process under torchrun's report.
-LOCAL_WORLD_SIZE=$GPUS "$PYTHON" "$TOOLS/test.py" "$CONFIG" "$CHECKPOINT" \
-    --launcher pytorch --preflight "${@:4}"
-
-"$PYTHON" -m torch.distributed.run \
-    --nnodes="$NNODES" \
-    --node_rank="$NODE_RANK" \
-    --master_addr="$MASTER_ADDR" \
-    --nproc_per_node="$GPUS" \
-    --master_port="$PORT" \
-    "$TOOLS/test.py" \
-    "$CONFIG" \
-    "$CHECKPOINT" \
-    --launcher pytorch "${@:4}"
+torchrun_tool "$3" test.py "$1" "$2" "${@:4}"

@@ -6,19 +6,16 @@ Example:
 """
 import argparse
 import json
-import os
 import os.path as osp
 import sys
 
-from mmengine.config import DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import custom_modules  # noqa: F401  (installs the compat layer first)
-from ssdet.config import ConfigKeyError, apply_cli_options, load_config
 from ssdet.io import atomic_write_text
-from ssdet.launch import (LaunchError, check_launch, exit_with_error,
-                          local_world_size, prepare_launch)
+from ssdet.launch import (add_launch_arguments, config_for_launch,
+                          exit_with_error, finish_launch)
 
 
 def parse_args():
@@ -37,48 +34,18 @@ def parse_args():
         '--show-dir',
         help='draw predictions and ground truth into this directory '
         '(relative to the work dir\'s timestamped folder)')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config settings, e.g. test_evaluator.classwise=True')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument(
-        '--preflight',
-        action='store_true',
-        help='only check that this machine can run the config with this '
-        '--launcher and its number of processes here (LOCAL_WORLD_SIZE for '
-        'pytorch), then exit; tools/dist_test.sh does so before it starts '
-        'the processes')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    add_launch_arguments(parser, 'tools/dist_test.sh')
+    return parser.parse_args()
 
 
 def main():
     args = parse_args()
-    try:
-        if not osp.isfile(args.checkpoint):
-            raise FileNotFoundError(f'checkpoint {args.checkpoint} not found')
-        cfg = load_config(args.config)
-        cfg.launcher = args.launcher
-        apply_cli_options(cfg, args.config, args.work_dir, args.cfg_options)
-        check_launch(
-            cfg,
-            args.launcher,
-            local_world_size(args.launcher),
-            cfg_options=args.cfg_options,
-            training=False)
-        if args.preflight:
-            return
-        prepare_launch(cfg, args.launcher)
-    except (ConfigKeyError, LaunchError, FileNotFoundError) as e:
-        exit_with_error(f'error: {e}', args.launcher)
+    if not osp.isfile(args.checkpoint):
+        exit_with_error(f'error: checkpoint {args.checkpoint} not found',
+                        args.launcher)
+    cfg = config_for_launch(args, training=False)
+    if cfg is None:  # --preflight
+        return
     cfg.load_from = args.checkpoint
 
     if args.show_dir:
@@ -103,6 +70,7 @@ def main():
     metrics = runner.test()
     if args.metrics_out and runner.rank == 0:
         write_metrics(args.metrics_out, metrics, args.config, args.checkpoint)
+    finish_launch()
 
 
 def write_metrics(path: str, metrics: dict, config: str,

@@ -5,10 +5,8 @@ Example:
     tools/dist_train.sh configs/swav/r50_4gpu.py 4
 """
 import argparse
-import os
 import sys
 
-from mmengine.config import DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
@@ -16,9 +14,8 @@ import custom_modules  # noqa: F401  (installs the compat layer first)
 from custom_modules.compat.checkpoint import UnsafeCheckpointError
 from custom_modules.engine.hooks import SwAVCollapseError
 from custom_modules.transfer import TransferError
-from ssdet.config import ConfigKeyError, apply_cli_options, load_config
-from ssdet.launch import (LaunchError, check_launch, exit_with_error,
-                          local_world_size, prepare_launch)
+from ssdet.launch import (add_launch_arguments, config_for_launch,
+                          finish_launch)
 
 
 def parse_args():
@@ -36,50 +33,18 @@ def parse_args():
         '--amp',
         action='store_true',
         help='mixed precision with dynamic loss scaling (needs a GPU)')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config settings, e.g. train_cfg.max_epochs=2 '
-        'model.backbone.init_cfg.checkpoint=work_dirs/swav/backbone.pth')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument(
-        '--preflight',
-        action='store_true',
-        help='only check that this machine can run the config with this '
-        '--launcher and its number of processes here (LOCAL_WORLD_SIZE for '
-        'pytorch), then exit; tools/dist_train.sh does so before it starts '
-        'the processes')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    add_launch_arguments(parser, 'tools/dist_train.sh')
+    return parser.parse_args()
 
 
 def main():
     args = parse_args()
-    try:
-        cfg = load_config(args.config)
-        cfg.launcher = args.launcher
-        apply_cli_options(cfg, args.config, args.work_dir, args.cfg_options)
-        check_launch(
-            cfg,
-            args.launcher,
-            local_world_size(args.launcher),
-            amp=args.amp,
-            cfg_options=args.cfg_options)
-        if args.preflight:
-            return
-        if args.amp:
-            cfg.optim_wrapper.type = 'AmpOptimWrapper'
-            cfg.optim_wrapper.loss_scale = 'dynamic'
-        prepare_launch(cfg, args.launcher)
-    except (ConfigKeyError, LaunchError, FileNotFoundError) as e:
-        exit_with_error(f'error: {e}', args.launcher)
+    cfg = config_for_launch(args)
+    if cfg is None:  # --preflight
+        return
+    if args.amp:
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.loss_scale = 'dynamic'
 
     if args.resume == 'auto':
         cfg.resume = True
@@ -98,6 +63,7 @@ def main():
         # the work dir gets it too.
         runner.logger.error(f'{type(e).__name__}: {e}')
         sys.exit(f'error: {e}')
+    finish_launch()
 
 
 if __name__ == '__main__':

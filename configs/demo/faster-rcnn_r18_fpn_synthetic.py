@@ -7,7 +7,7 @@ _base_ = [
     '../_base_/models/faster-rcnn_r18_fpn_cpu.py',
     '../_base_/datasets/synthetic_detection.py',
     'mmdet::_base_/schedules/schedule_1x.py',
-    'mmdet::_base_/default_runtime.py',
+    '../_base_/default_runtime.py',
 ]
 custom_imports = dict(imports=['custom_modules'], allow_failed_imports=False)
 
@@ -21,10 +21,6 @@ param_scheduler = [
 ]
 
 default_hooks = dict(
-    # Stop at the first NaN/inf loss, keeping the last good checkpoint;
-    # reseed every epoch so that --resume continues exactly.
-    nan_guard=dict(type='NonFiniteLossHook'),
-    epoch_seed=dict(type='EpochSeedHook'),
     logger=dict(type='LoggerHook', interval=10),
     checkpoint=dict(
         interval=4, max_keep_ckpts=2, save_best='coco/bbox_mAP_50',
@@ -32,10 +28,3 @@ default_hooks = dict(
 env_cfg = dict(cudnn_benchmark=False)
 randomness = dict(seed=0, deterministic=False)
 auto_scale_lr = dict(enable=False, base_batch_size=4)
-# Scalars go to TensorBoard (work_dir/<timestamp>/vis_data) as well as to
-# the log files (tools/analysis/plot_curves.py reads those).
-vis_backends = [
-    dict(type='LocalVisBackend'),
-    dict(type='TensorboardVisBackend')
-]
-visualizer = dict(vis_backends=vis_backends)

@@ -26,7 +26,7 @@ _base_ = [
     'mmdet::_base_/models/faster-rcnn_r50_fpn.py',
     '../_base_/datasets/nyu_detection.py',
     'mmdet::_base_/schedules/schedule_1x.py',
-    'mmdet::_base_/default_runtime.py', '../_base_/schedules/lr-uniform.py'
+    '../_base_/default_runtime.py', '../_base_/schedules/lr-uniform.py'
 ]
 custom_imports = dict(imports=['custom_modules'], allow_failed_imports=False)
 
@@ -40,22 +40,11 @@ model = dict(
 
 optim_wrapper = {{_base_.lr_uniform}}
 default_hooks = dict(
-    # Stop at the first NaN/inf loss, keeping the last good checkpoint;
-    # reseed every epoch so that --resume continues exactly.
-    nan_guard=dict(type='NonFiniteLossHook'),
-    epoch_seed=dict(type='EpochSeedHook'),
     checkpoint=dict(save_best='coco/bbox_mAP_50', rule='greater'))
 custom_hooks = [
     dict(type='TransferCheckHook', on_mismatch='error'),
     dict(type='EffectiveBatchLrHook')
 ]
-# Scalars go to TensorBoard (work_dir/<timestamp>/vis_data) as well as to
-# the log files (tools/analysis/plot_curves.py reads those).
-vis_backends = [
-    dict(type='LocalVisBackend'),
-    dict(type='TensorboardVisBackend')
-]
-visualizer = dict(vis_backends=vis_backends)
 # The report's lr (5e-3) belongs to 2 images a batch: N GPUs x 2 images
 # train at lr 5e-3 x N.
 auto_scale_lr = dict(enable=True, base_batch_size=2)

@@ -23,7 +23,7 @@ _base_ = [
     'mmdet::_base_/models/faster-rcnn_r50_fpn.py',
     '../_base_/datasets/kitti_2d.py',
     'mmdet::_base_/schedules/schedule_20e.py',
-    'mmdet::_base_/default_runtime.py',
+    '../_base_/default_runtime.py',
 ]
 
 model = dict(
@@ -47,22 +47,11 @@ optim_wrapper = dict(
 param_scheduler = [dict(_base_.param_scheduler[1], milestones=[12])]
 
 default_hooks = dict(
-    # Stop at the first NaN/inf loss, keeping the last good checkpoint;
-    # reseed every epoch so that --resume continues exactly.
-    nan_guard=dict(type='NonFiniteLossHook'),
-    epoch_seed=dict(type='EpochSeedHook'),
     checkpoint=dict(
         interval=4, max_keep_ckpts=3, save_best='kitti/mAP', rule='greater'))
 custom_hooks = [
     dict(type='TransferCheckHook', on_mismatch='error'),
     dict(type='EffectiveBatchLrHook')
 ]
-# Scalars go to TensorBoard (work_dir/<timestamp>/vis_data) as well as to
-# the log files (tools/analysis/plot_curves.py reads those).
-vis_backends = [
-    dict(type='LocalVisBackend'),
-    dict(type='TensorboardVisBackend')
-]
-visualizer = dict(vis_backends=vis_backends)
 # The recipe's lr belongs to 6 images a batch.
 auto_scale_lr = dict(enable=False, base_batch_size=6)

@@ -2,16 +2,15 @@
 
 Each patch names the upstream version and issue it answers and is skipped
 when the upstream fix is present. :func:`install` is idempotent and must run
-before mmdet or mmselfsup import ``mmcv.ops``; ``custom_modules`` calls it
-first thing.
+before anything imports ``mmcv.ops``; ``custom_modules`` calls it first.
 """
 import warnings
 from typing import Dict
 
 from . import ext_ops
 
-# mmengine 0.10.7 imports pkg_resources (hence setuptools<81 in the
-# requirements), which warns on every start; the pin is deliberate.
+# mmengine 0.10.7 imports pkg_resources (setuptools<81 is pinned for it),
+# which warns on every start.
 warnings.filterwarnings(
     'ignore', message='pkg_resources is deprecated', category=UserWarning)
 
@@ -27,12 +26,10 @@ def install() -> Dict[str, bool]:
     if not _installed:
         # mmcv._ext must exist before anything imports mmcv.ops.
         _installed['mmcv_ext_provider'] = ext_ops.install()
-        from . import (atomic_save, checkpoint, fast_photometric, numpy_hue,
-                       registry)
+        from . import atomic_save, checkpoint, numpy_hue, registry
         _installed['safe_checkpoint_loading'] = checkpoint.install()
         _installed['atomic_checkpoint_save'] = atomic_save.install()
         _installed['numpy2_adjust_hue'] = numpy_hue.install()
-        _installed['fast_adjust_contrast'] = fast_photometric.install()
         _installed['mmselfsup_registry'] = registry.install()
         from . import launch  # noqa: F401  registers DeviceAgnosticDDP
     return dict(_installed)

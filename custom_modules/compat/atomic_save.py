@@ -1,18 +1,14 @@
 """Checkpoints and ``last_checkpoint`` written atomically.
 
-mmengine 0.10.7 writes a checkpoint straight to its final name and rewrites
-``work_dir/last_checkpoint`` in place, and ``CheckpointHook`` deletes the
-oldest checkpoint *before* writing the new one: a run killed while saving
-leaves a truncated ``epoch_N.pth``, an empty ``last_checkpoint`` or, with
-``max_keep_ckpts=1``, no usable checkpoint at all. For local paths, each file
-is written to a temporary file in the same folder, ``fsync``-ed and moved
-into place with :func:`os.replace` (as ``torch.hub`` downloads are), and the
-checkpoints that ``max_keep_ckpts`` retires are deleted afterwards. Other
-backends (``s3://``...) keep upstream's behaviour.
+Local files go to a temporary file in the same folder and are moved into
+place with :func:`os.replace`; the checkpoints that ``max_keep_ckpts``
+retires are deleted only afterwards. Other backends keep upstream's
+behaviour.
 
-Answers: mmengine 0.10.7 ``runner/checkpoint.py::save_checkpoint`` and
-``hooks/checkpoint_hook.py::CheckpointHook._save_checkpoint_with_step``; each
-part is skipped when the upstream source already uses ``os.replace``.
+Answers: mmengine 0.10.7 ``save_checkpoint`` and
+``CheckpointHook._save_checkpoint_with_step``, which write in place and
+delete the oldest checkpoint first, so a kill while saving can leave no
+usable checkpoint. Each part is skipped when upstream uses ``os.replace``.
 """
 import contextlib
 import inspect
@@ -40,12 +36,8 @@ def _fsync_dir(path: str) -> None:
 
 @contextlib.contextmanager
 def atomic_open(path: str, mode: str = 'wb') -> Iterator[IO[Any]]:
-    """Open ``path`` for writing so that it appears complete or not at all.
-
-    The data go to a temporary file in the same folder that is flushed,
-    ``fsync``-ed and moved over ``path`` when the block ends without an
-    exception; on an exception it is removed and ``path`` is untouched. The
-    new file gets the permissions of a plain ``open`` (0o666 minus umask).
+    """Open ``path`` for writing so that it appears complete or not at all
+    (on an exception ``path`` is untouched), with a plain ``open``'s mode.
 
     Args:
         path (str): The final file.
@@ -90,17 +82,7 @@ def save_checkpoint(checkpoint: dict,
                     filename: str,
                     file_client_args: Optional[dict] = None,
                     backend_args: Optional[dict] = None) -> None:
-    """mmengine's ``save_checkpoint``, atomic for local files.
-
-    Args:
-        checkpoint (dict): What to save.
-        filename (str): Where; a local path is written with
-            :func:`atomic_open`, anything else by the upstream function.
-        file_client_args (dict, optional): Deprecated mmengine argument,
-            passed to upstream. Defaults to None.
-        backend_args (dict, optional): File backend arguments. Defaults to
-            None.
-    """
+    """mmengine's ``save_checkpoint``, atomic for local files."""
     filename = str(filename)
     if (file_client_args is not None or filename.startswith('pavi://')
             or not _is_local(filename, backend_args)):
@@ -116,15 +98,15 @@ def save_checkpoint(checkpoint: dict,
 
 
 def _open_for_hook(file: Any, mode: str = 'r', *args, **kwargs):
-    """``open`` as ``mmengine.hooks.checkpoint_hook`` sees it: its plain
-    ``'w'`` (how it writes ``last_checkpoint``) is atomic."""
+    """``open`` for ``checkpoint_hook``: its plain ``'w'`` (of
+    ``last_checkpoint``) is atomic."""
     if mode in ('w', 'wb') and not args and not kwargs:
         return atomic_open(os.fspath(file), mode)
     return open(file, mode, *args, **kwargs)
 
 
 class _DeferredRemovals:
-    """A file backend whose ``remove``/``rmtree`` wait until :meth:`run`."""
+    """A file backend whose ``remove``/``rmtree`` are only recorded."""
 
     def __init__(self, backend: Any) -> None:
         self._backend = backend
@@ -139,14 +121,9 @@ class _DeferredRemovals:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._backend, name)
 
-    def run(self) -> None:
-        for remove, path in self.pending:
-            remove(path)
-
 
 def _save_checkpoint_with_step(self, runner, step, meta):
-    """``CheckpointHook._save_checkpoint_with_step``, removing the retired
-    checkpoints only once the new one and ``last_checkpoint`` are written."""
+    """Upstream's, removing retired checkpoints after the new one."""
     backend = self.file_backend
     deferred = _DeferredRemovals(backend)
     self.file_backend = deferred
@@ -154,7 +131,8 @@ def _save_checkpoint_with_step(self, runner, step, meta):
         _originals['_save_checkpoint_with_step'](self, runner, step, meta)
     finally:
         self.file_backend = backend
-    deferred.run()
+    for remove, path in deferred.pending:
+        remove(path)
 
 
 def _writes_atomically(func: Callable) -> bool:
@@ -165,11 +143,8 @@ def _writes_atomically(func: Callable) -> bool:
 
 
 def install() -> bool:
-    """Patch mmengine's checkpoint saving; idempotent.
-
-    Returns:
-        bool: Whether any part of the patch is active.
-    """
+    """Patch mmengine's checkpoint saving; idempotent. Returns whether any
+    part of the patch is active."""
     import mmengine.runner as runner_pkg
     from mmengine.hooks import checkpoint_hook
     from mmengine.runner import checkpoint as ckpt_mod

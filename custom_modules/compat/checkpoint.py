@@ -1,21 +1,14 @@
 """Checkpoint loading under torch >= 2.6 without trusting pickles.
 
-torch 2.6 made ``torch.load(weights_only=True)`` the default; mmengine 0.10.7
-calls ``torch.load`` without arguments and its checkpoints pickle more than
-tensors (``HistoryBuffer``, numpy arrays and scalars, and
-``getattr(HistoryBuffer, 'min')``-style references), so ``--resume`` fails.
-Rather than turning ``weights_only`` off (which lets any checkpoint run
-code), every local checkpoint, third-party weights included, goes through
-:func:`load_checkpoint_file`: ``weights_only=True`` with exactly the types
-mmengine writes allowed, ``getattr`` restricted to ``HistoryBuffer``'s own
-methods. It also refuses empty, truncated and non-checkpoint files and
-non-finite weights with an error naming the file, and moves
-``meta['config']`` to ``meta['config_text']``: ``Runner.resume`` passes the
-former to ``Config.fromstring``, which *executes* Python config text.
+Every local checkpoint is read by :func:`load_checkpoint_file`:
+``weights_only=True`` with an allow-list of the types mmengine pickles,
+never ``weights_only=False``. ``meta['config']`` becomes
+``meta['config_text']``, since ``Runner.resume`` would execute it with
+``Config.fromstring`` (docs/security.md).
 
-Answers: mmengine 0.10.7 ``load_from_local`` with torch >= 2.6 (mmengine
-issue #1623) and ``Runner.resume``. Registered only when mmengine does not
-pass ``weights_only`` itself.
+Answers: mmengine 0.10.7 ``load_from_local`` with torch >= 2.6, whose
+``weights_only=True`` default breaks ``--resume`` (mmengine issue #1623).
+Skipped when mmengine passes ``weights_only`` itself.
 """
 import inspect
 import os.path as osp
@@ -35,14 +28,9 @@ class CheckpointReadError(RuntimeError):
     """A file that is not a readable checkpoint, or holds broken weights."""
 
 
-def _numpy_core():
-    return getattr(np, '_core', None) or np.core
-
-
 def _history_buffer_getattr(obj: Any, name: str) -> Callable:
-    """``getattr`` restricted to the public methods of ``HistoryBuffer``
-    (mmengine pickles its ``_statistics_methods`` as
-    ``getattr(HistoryBuffer, 'mean')``...)."""
+    """``getattr`` for ``HistoryBuffer``'s public methods only (mmengine
+    pickles ``getattr(HistoryBuffer, 'mean')``...)."""
     from mmengine.logging.history_buffer import HistoryBuffer
     if not (isinstance(obj, type) and issubclass(obj, HistoryBuffer)
             and not name.startswith('_')
@@ -56,19 +44,15 @@ def _history_buffer_getattr(obj: Any, name: str) -> Callable:
 def safe_globals() -> List[Any]:
     """The non-tensor types that mmengine/mmdet/mmselfsup checkpoints hold."""
     from mmengine.logging.history_buffer import HistoryBuffer
-    core = _numpy_core()
-    allowed: List[Any] = [
-        HistoryBuffer,
-        core.multiarray.scalar,
-        core.multiarray._reconstruct,
-        np.ndarray,
-        np.dtype,
-        (_history_buffer_getattr, 'builtins.getattr'),
+    core = getattr(np, '_core', None) or np.core  # numpy 2 / numpy 1
+    return [
+        HistoryBuffer, core.multiarray.scalar, core.multiarray._reconstruct,
+        np.ndarray, np.dtype, (_history_buffer_getattr, 'builtins.getattr')
+    ] + [
+        type(np.dtype(code))
+        for code in ('b', 'u1', 'i1', 'i2', 'i4', 'i8', 'u2', 'u4', 'u8', 'f2',
+                     'f4', 'f8', 'U', 'S', 'O')
     ]
-    for code in ('b', 'u1', 'i1', 'i2', 'i4', 'i8', 'u2', 'u4', 'u8', 'f2',
-                 'f4', 'f8', 'U', 'S', 'O'):
-        allowed.append(type(np.dtype(code)))
-    return allowed
 
 
 def load_checkpoint_file(filename: str,
@@ -144,8 +128,7 @@ def _tensors(obj: Any, prefix: str = '', depth: int = 0):
 
 
 def _check_finite(ckpt: Any, filename: str) -> None:
-    """Refuse a checkpoint whose floating-point tensors are not all finite,
-    naming the file and the first offending keys."""
+    """Refuse NaN or infinite weights, naming the file and keys."""
     bad = [
         key for key, value in _tensors(ckpt)
         if value.is_floating_point() and value.numel()

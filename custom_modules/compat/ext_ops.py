@@ -1,18 +1,14 @@
 """A torchvision-backed stand-in for the compiled ``mmcv._ext`` module.
 
-Compiled mmcv 2.0.x does not build against torch >= 2.1 and has no wheel on
-PyPI, so this project installs the pure-Python ``mmcv-lite``. Faster R-CNN
-only needs three compiled functions from ``mmcv._ext``: ``nms``,
-``roi_align_forward`` and ``roi_align_backward``. They are provided here on
-top of ``torchvision.ops`` (same kernels lineage as mmcv: both are detectron2's
-RoIAlign), on CPU and CUDA tensors.
+Faster R-CNN needs ``nms``, ``roi_align_forward`` and ``roi_align_backward``,
+provided here over ``torchvision.ops`` (CPU and CUDA) with the decisions of
+mmcv's CPU kernels (``mmcv/ops/csrc/pytorch/cpu/{nms,roi_align}.cpp``). Any
+other name is a stub, so ``mmcv.ops`` imports, that raises
+:class:`MissingOpError` when called.
 
-Every other name of ``mmcv._ext`` resolves to a stub so that ``mmcv.ops``
-imports (its modules check ``hasattr`` at import time), but calling a stub
-raises :class:`MissingOpError` naming the op and the remedy.
-
-Answers: mmcv-lite 2.0.1 ships no ``mmcv._ext``; ``import mmcv.ops`` fails
-with ``ModuleNotFoundError: No module named 'mmcv._ext'``.
+Answers: mmcv-lite 2.0.1 ships no ``mmcv._ext`` (compiled mmcv 2.0.x does not
+build against torch >= 2.1), so ``import mmcv.ops`` fails. Skipped when a
+compiled ``mmcv._ext`` is importable.
 """
 import importlib.abc
 import importlib.machinery
@@ -52,31 +48,15 @@ def _missing(name: str) -> Callable:
 
 
 def _to_float32(value: float) -> float:
-    """``value`` rounded to the nearest float32, as a C++ ``float`` holds it.
-
-    mmcv's pybind signatures take the NMS threshold and the RoIAlign
-    ``spatial_scale`` as ``float``, so compiled mmcv never sees the double
-    that Python passes.
-    """
+    """``value`` as the C++ ``float`` of mmcv's pybind signatures holds it."""
     return torch.tensor(float(value), dtype=torch.float32).item()
 
 
 def _greedy_nms_float32(boxes: Tensor, threshold: float,
                         offset: int) -> Tensor:
-    """mmcv's ``nms_cpu`` loop over boxes already sorted by score.
-
-    Every step is a float32 operation in the kernel's order, so it decides
-    exactly as ``mmcv/ops/csrc/pytorch/cpu/nms.cpp`` does for any ``offset``.
-    Used for ``offset=1``, which torchvision cannot express exactly.
-
-    Args:
-        boxes (Tensor): ``(N, 4)`` float32 boxes in descending score order.
-        threshold (float): The IoU threshold, already a float32 value.
-        offset (int): 0 or 1, added to widths and heights.
-
-    Returns:
-        Tensor: Positions (int64, CPU) of the kept boxes in ``boxes``.
-    """
+    """mmcv's ``nms_cpu`` loop, step by step in float32, over ``(N, 4)``
+    boxes sorted by score; returns the kept positions (int64, CPU). Used for
+    ``offset=1``, which torchvision cannot express exactly."""
     x1, y1, x2, y2 = (
         np.ascontiguousarray(c) for c in boxes.detach().cpu().numpy().T)
     off, zero = np.float32(offset), np.float32(0)
@@ -102,41 +82,23 @@ def nms(bboxes: Tensor,
         scores: Tensor,
         iou_threshold: float,
         offset: int = 0) -> Tensor:
-    """Greedy NMS with mmcv's signature; returns kept indices (int64).
+    """Greedy NMS as mmcv's ``nms_cpu`` decides it, on every device.
 
-    Decides as ``nms_cpu`` in mmcv's ``mmcv/ops/csrc/pytorch/cpu/nms.cpp``:
-    boxes are float32, ``area = (x2 - x1 + offset) * (y2 - y1 + offset)``,
-    ``iou = inter / (area_i + area_j - inter)`` in float32, and a later box
-    is dropped when ``iou > iou_threshold`` with the threshold a C++
-    ``float``. torchvision's CPU kernel computes the same float32 IoU but
-    compares it with a double threshold, so the threshold is rounded to
-    float32 first: an IoU equal to the threshold in float32 then keeps the
-    box, as in mmcv (with the double 0.3, an IoU of exactly 3/10 would be
-    dropped). torchvision's CUDA kernel computes the same quotient and
-    compares it in float32 as well. (mmcv's own CUDA kernel,
-    ``mmcv/ops/csrc/common/cuda/nms_cuda_kernel.cuh``, tests
-    ``inter > thr * union`` instead, which can differ from its CPU kernel
-    by one rounding at exact ties; this provider follows the CPU kernel on
-    every device.)
-
-    ``offset=1`` is the legacy pixel convention (width = x2 - x1 + 1).
-    torchvision has no offset, and adding 1 to x2 and y2 would round
-    differently for fractional coordinates, so that mode runs mmcv's loop
-    in float32 here (on the CPU; slower, but exact).
-
-    Ties in score keep the earlier box first (a stable order), so results do
-    not depend on the sort implementation of the device.
+    IoU in float32 against the threshold rounded to float32 (torchvision
+    compares with the double, which drops an IoU equal to it). Equal scores
+    keep the earlier box first. ``offset=1`` (width = x2 - x1 + 1) runs
+    mmcv's loop on the CPU: torchvision has no offset, and adding 1 to x2
+    and y2 would round differently.
 
     Args:
-        bboxes (Tensor): ``(N, 4)`` boxes, x1, y1, x2, y2. Computed in
-            float32 whatever their dtype, as mmcv's kernels read them.
+        bboxes (Tensor): ``(N, 4)`` boxes x1, y1, x2, y2, read as float32.
         scores (Tensor): ``(N, )`` scores.
-        iou_threshold (float): Boxes whose IoU with a kept box is greater
-            than this (compared in float32) are suppressed.
-        offset (int): 0, or 1 for the legacy convention.
+        iou_threshold (float): A box whose IoU with a kept box is greater
+            is suppressed.
+        offset (int): 0, or 1 for the legacy convention. Defaults to 0.
 
     Returns:
-        Tensor: Indices of the kept boxes, by descending score.
+        Tensor: Indices (int64) of the kept boxes, by descending score.
     """
     from torchvision.ops import nms as tv_nms
     if bboxes.numel() == 0:
@@ -166,42 +128,16 @@ def _check_avg(pool_mode: int, name: str) -> None:
 
 
 class InvalidRoIError(RuntimeError, ValueError):
-    """An RoI that RoIAlign refuses: negative size under ``aligned=True``.
-
-    A ``RuntimeError`` like the ``AT_ASSERTM`` failure of compiled mmcv, and
-    a ``ValueError`` because the argument is at fault.
-    """
-
-
-def _format_value(value: float, dtype: torch.dtype) -> str:
-    # Enough digits to tell a barely inverted corner from an equal one.
-    return repr(value) if dtype == torch.float64 else f'{value:.9g}'
+    """An RoI of negative size under ``aligned=True`` (a ``RuntimeError``
+    like mmcv's ``AT_ASSERTM``, a ``ValueError`` for the bad argument)."""
 
 
 def _check_roi_sizes(rois: Tensor, spatial_scale: float, aligned: bool,
                      name: str) -> None:
-    """Refuse RoIs of negative size under ``aligned``, like mmcv's kernel.
-
-    ``mmcv/ops/csrc/pytorch/cpu/roi_align.cpp`` computes, in the RoI dtype,
-    ``roi_width = (x2 * scale - 0.5) - (x1 * scale - 0.5)`` (likewise the
-    height) and, under ``aligned``, asserts ``roi_width >= 0 &&
-    roi_height >= 0`` in forward and backward (so a NaN corner fails too).
-    torchvision has no such check: a grossly inverted RoI crashes it
-    (``cannot create std::vector larger than max_size()``) and a barely
-    inverted one yields zeros. Without ``aligned`` both kernels clamp the
-    size to at least 1x1, so nothing is checked. (mmcv's CUDA kernel skips
-    the assert and returns zeros; this check runs on every device.)
-
-    Args:
-        rois (Tensor): ``(K, 5)`` RoIs in the dtype of the features.
-        spatial_scale (float): The scale, already a float32 value.
-        aligned (bool): Whether the half-pixel offset is applied.
-        name (str): The op, for the message.
-
-    Raises:
-        InvalidRoIError: Naming the first bad RoI, its coordinates and the
-            remedies.
-    """
+    """Raise :class:`InvalidRoIError` for an RoI of negative (or NaN)
+    scaled size under ``aligned``, as mmcv's CPU kernel asserts, on every
+    device: torchvision crashes on a grossly inverted RoI and returns zeros
+    for a barely inverted one. Without ``aligned`` both clamp to 1x1."""
     if not aligned or rois.numel() == 0:
         return
     scaled = rois[:, 1:5] * spatial_scale - 0.5
@@ -213,8 +149,8 @@ def _check_roi_sizes(rois: Tensor, spatial_scale: float, aligned: bool,
     index = int(bad.nonzero()[0, 0])
     batch, x1, y1, x2, y2 = rois[index].tolist()
 
-    def fmt(value: float) -> str:
-        return _format_value(value, rois.dtype)
+    def fmt(value: float) -> str:  # tells a barely inverted corner apart
+        return repr(value) if rois.dtype == torch.float64 else f'{value:.9g}'
 
     problem = 'a NaN' if bool(scaled[index].isnan().any()) else 'a negative'
     raise InvalidRoIError(
@@ -230,67 +166,35 @@ def _check_roi_sizes(rois: Tensor, spatial_scale: float, aligned: bool,
         'which treats every RoI as at least 1x1.')
 
 
-def roi_align_forward(input: Tensor,
-                      rois: Tensor,
-                      output: Tensor,
-                      argmax_y: Tensor,
-                      argmax_x: Tensor,
-                      aligned_height: int,
-                      aligned_width: int,
-                      spatial_scale: float,
-                      sampling_ratio: int,
-                      pool_mode: int,
+def roi_align_forward(input: Tensor, rois: Tensor, output: Tensor,
+                      argmax_y: Tensor, argmax_x: Tensor, aligned_height: int,
+                      aligned_width: int, spatial_scale: float,
+                      sampling_ratio: int, pool_mode: int,
                       aligned: bool) -> None:
-    """RoIAlign forward, writing into ``output`` as mmcv's kernel does.
+    """RoIAlign forward (avg mode) of mmcv, written into ``output``.
 
-    Matches ``ROIAlignForward`` (avg mode) of mmcv's
-    ``mmcv/ops/csrc/pytorch/cpu/roi_align.cpp``, whose sampling, bilinear
-    interpolation and boundary rules torchvision's kernel shares (both are
-    detectron2's). Like mmcv, ``spatial_scale`` is taken as a float32 value
-    (mmcv's binding declares it ``float``); under ``aligned`` an RoI of
-    negative scaled width or height raises :class:`InvalidRoIError` (mmcv's
-    ``AT_ASSERTM``); without it the RoI is clamped to at least 1x1.
-    One difference remains, for float64 only: with ``sampling_ratio`` <= 0
-    mmcv takes ``ceilf`` of the bin size, i.e. rounds it to float32 first,
-    and torchvision does not, so a bin size above an integer by less than
-    float32 resolution gets one more sample per side here.
-
-    ``rois`` is ``(K, 5)``: batch index, x1, y1, x2, y2. ``sampling_ratio``
-    <= 0 samples adaptively (ceil of the bin size), as in mmcv.
+    torchvision's kernel shares mmcv's sampling and interpolation (both are
+    detectron2's). One difference remains, for float64 with
+    ``sampling_ratio <= 0``: mmcv takes ``ceilf`` of the bin size, so a bin
+    size above an integer by less than float32 resolution gets one more
+    sample per side here. ``rois`` is ``(K, 5)``: batch index, x1, y1, x2, y2.
     """
     from torchvision.ops import roi_align as tv_roi_align
     _check_avg(pool_mode, 'roi_align_forward')
     rois = rois.to(input.dtype)
     scale = _to_float32(spatial_scale)
     _check_roi_sizes(rois, scale, aligned, 'roi_align_forward')
-    result = tv_roi_align(
-        input,
-        rois,
-        output_size=(aligned_height, aligned_width),
-        spatial_scale=scale,
-        sampling_ratio=int(sampling_ratio),
-        aligned=bool(aligned))
-    output.copy_(result)
+    output.copy_(
+        tv_roi_align(input, rois, (aligned_height, aligned_width), scale,
+                     int(sampling_ratio), bool(aligned)))
 
 
-def roi_align_backward(grad_output: Tensor,
-                       rois: Tensor,
-                       argmax_y: Tensor,
-                       argmax_x: Tensor,
-                       grad_input: Tensor,
-                       aligned_height: int,
-                       aligned_width: int,
-                       spatial_scale: float,
-                       sampling_ratio: int,
-                       pool_mode: int,
-                       aligned: bool) -> None:
-    """RoIAlign backward, accumulating into ``grad_input`` like mmcv.
-
-    Matches ``ROIAlignBackward`` (avg mode) of mmcv's
-    ``mmcv/ops/csrc/pytorch/cpu/roi_align.cpp``, including its float32
-    ``spatial_scale`` and its refusal of RoIs of negative size under
-    ``aligned`` (:class:`InvalidRoIError`).
-    """
+def roi_align_backward(grad_output: Tensor, rois: Tensor, argmax_y: Tensor,
+                       argmax_x: Tensor, grad_input: Tensor,
+                       aligned_height: int, aligned_width: int,
+                       spatial_scale: float, sampling_ratio: int,
+                       pool_mode: int, aligned: bool) -> None:
+    """RoIAlign backward (avg mode) of mmcv, added into ``grad_input``."""
     _check_avg(pool_mode, 'roi_align_backward')
     batch, channels, height, width = grad_input.shape
     rois = rois.to(grad_output.dtype)
@@ -304,8 +208,7 @@ def roi_align_backward(grad_output: Tensor,
 
 
 class _ProviderLoader(importlib.abc.Loader):
-    """Loader of the stand-in module, so ``find_spec``/``find_loader`` (and
-    hence mmcv's ``check_ops_exist()``) see ``mmcv._ext`` as present."""
+    """So that mmcv's ``check_ops_exist()`` finds a loader."""
 
     def create_module(self, spec):
         return build_module()
@@ -349,11 +252,8 @@ def compiled_mmcv_available() -> bool:
 
 
 def install() -> bool:
-    """Register the provider as ``mmcv._ext`` unless compiled mmcv exists.
-
-    Returns:
-        bool: True when the provider is (now or already) in use.
-    """
+    """Register the provider as ``mmcv._ext`` unless compiled mmcv exists;
+    returns whether the provider is in use."""
     if compiled_mmcv_available():
         return False
     if _MODULE_NAME not in sys.modules:

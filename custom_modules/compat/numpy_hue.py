@@ -1,13 +1,9 @@
-"""mmcv's ``adjust_hue`` under numpy 2.
+"""mmcv's ``adjust_hue`` under numpy 2: the shift modulo 256, as numpy 1
+wrapped it (bit-identical to mmcv under numpy 1).
 
-mmcv 2.0.1 shifts the hue with ``h += np.uint8(hue_factor * 255)``; numpy >= 2
-refuses to cast a negative number to ``uint8``, so SwAV's
-``ColorJitter(hue=0.2)`` crashes on about half of its draws. The shift is
-computed modulo 256 instead, as numpy 1 wrapped it: results are
-bit-identical to mmcv under numpy 1.
-
-Answers: mmcv 2.0.1 ``mmcv/image/photometric.py`` with numpy >= 2 (mmcv
-issue #3137). Skipped when upstream handles a negative factor.
+Answers: mmcv 2.0.1 ``h += np.uint8(hue_factor * 255)``, which numpy >= 2
+refuses for a negative factor, so ``ColorJitter(hue=...)`` crashes on about
+half of its draws (mmcv issue #3137). Skipped when upstream handles it.
 """
 import sys
 from typing import Optional
@@ -23,13 +19,13 @@ _PATCHED_MODULES = ('mmcv', 'mmcv.image', 'mmcv.image.photometric',
 def adjust_hue(img: np.ndarray,
                hue_factor: float,
                backend: Optional[str] = None) -> np.ndarray:
-    """Shift the hue of a BGR image, like ``mmcv.adjust_hue``.
+    """``mmcv.adjust_hue``: shift the hue of a BGR image.
 
     Args:
         img (ndarray): Image, 2 or 3 dimensions.
         hue_factor (float): Shift in [-0.5, 0.5]; 0 keeps the image.
         backend (str, optional): ``'cv2'`` or ``'pillow'``; None uses mmcv's
-            global ``imread_backend``. Defaults to None.
+            ``imread_backend``. Defaults to None.
 
     Returns:
         ndarray: The hue-shifted image, same dtype as the input.
@@ -51,17 +47,13 @@ def adjust_hue(img: np.ndarray,
         assert img.dtype == np.uint8, 'Pillow backend only support uint8 type'
         pil_image = Image.fromarray(img[..., ::-1], mode='RGB')
         h, s, v = pil_image.convert('HSV').split()
-        np_h = np.array(h, dtype=np.uint8)
-        np_h += shift
-        h = Image.fromarray(np_h, 'L')
+        h = Image.fromarray(np.array(h, dtype=np.uint8) + shift, 'L')
         pil_image = Image.merge('HSV', (h, s, v)).convert('RGB')
         return np.array(pil_image, dtype=img.dtype)[..., ::-1]
     dtype = img.dtype
     hsv_img = cv2.cvtColor(img.astype(np.uint8), cv2.COLOR_BGR2HSV_FULL)
     h, s, v = cv2.split(hsv_img)
-    h = h.astype(np.uint8)
-    h += shift
-    hsv_img = cv2.merge([h, s, v])
+    hsv_img = cv2.merge([h.astype(np.uint8) + shift, s, v])
     return cv2.cvtColor(hsv_img, cv2.COLOR_HSV2BGR_FULL).astype(dtype)
 
 
@@ -78,8 +70,7 @@ def _upstream_fixed() -> bool:
 
 
 def rebind_in_loaded_modules(name: str, function) -> None:
-    """Rebind ``name`` to ``function`` in mmcv and in the loaded modules that
-    imported it by name (mmselfsup's and mmcls's transforms)."""
+    """Rebind ``name`` in mmcv and in the transforms that imported it."""
     for module_name in _PATCHED_MODULES:
         module = sys.modules.get(module_name)
         if module is not None and hasattr(module, name):

@@ -1,13 +1,10 @@
-"""mmselfsup 1.0.0's registries point at a module that was never released.
+"""Drop the import locations of mmselfsup's registries that do not exist,
+so they fall back to their mmengine parents.
 
-Its RUNNERS, RUNNER_CONSTRUCTORS and LOOPS declare
-``locations=['mmselfsup.engine.runner']``, which the wheel lacks, so building
-a runner or loop under ``default_scope='mmselfsup'`` raises
-``ModuleNotFoundError``. Locations whose module does not exist are dropped:
-the registries fall back to their mmengine parents, as mmselfsup intended.
-
-Answers: mmselfsup 1.0.0 (mmselfsup issue #745). Skipped when every declared
-location exists.
+Answers: mmselfsup 1.0.0's RUNNERS, RUNNER_CONSTRUCTORS and LOOPS name
+``mmselfsup.engine.runner``, which the wheel lacks, so building a runner or
+loop under ``default_scope='mmselfsup'`` raises ``ModuleNotFoundError``
+(mmselfsup issue #745). Skipped when every declared location exists.
 """
 import importlib.util
 import os.path as osp
@@ -31,9 +28,7 @@ def install() -> bool:
     for value in vars(selfsup_registry).values():
         if not isinstance(value, Registry):
             continue
-        kept = [
-            loc for loc in value._locations if _module_exists(loc, root)
-        ]
+        kept = [loc for loc in value._locations if _module_exists(loc, root)]
         if kept != value._locations:
             value._locations = kept
             changed = True

@@ -1,15 +1,8 @@
-"""``JigsawPatches``: the 3x3 jittered patches of a crop, for the jigsaw
-(PIRL) view of :class:`~custom_modules.models.InfoMinJigsawMoCo`.
+"""``JigsawPatches``: the 3x3 jittered patches of a crop as one mosaic, the
+jigsaw (PIRL) view of ``InfoMinJigsawMoCo`` (configs/infomin/README.md).
 
-PyContrast's ``JigsawCrop`` (``datasets/util.py``) cuts a 255-px crop into a
-3x3 grid of 85-px cells and takes a 64-px patch from each cell at a random
-offset (0-21 px on each axis, drawn per patch). The patches are returned
-here as one image, the 3x3 *mosaic* of the patches in grid order (row by
-row), so that ``PackSelfSupInputs`` and ``SelfSupDataPreprocessor`` treat
-it like any other view (their BGR-to-RGB swap and normalisation act per
-pixel); the algorithm cuts the mosaic back into patches. The patches keep
-their grid order: PyContrast shuffles them in the model (``JigsawHead``),
-and so does :class:`~custom_modules.models.JigsawNeck`.
+A mosaic passes through ``PackSelfSupInputs`` and the data preprocessor like
+any view; the model cuts it back into patches and shuffles them.
 """
 from typing import Optional
 
@@ -20,26 +13,13 @@ from mmselfsup.registry import TRANSFORMS
 
 @TRANSFORMS.register_module()
 class JigsawPatches(BaseTransform):
-    """Cut an image into ``num_grid x num_grid`` cells and take a randomly
-    placed ``patch_size`` square from each; return them as a mosaic.
+    """Cut an image into ``num_grid x num_grid`` cells and take a
+    ``patch_size`` square from each, at a uniform random offset per patch
+    and axis (PyContrast's ``JigsawCrop``); return them as a mosaic.
 
-    The cell size is the image size divided by ``num_grid`` (rounded down,
-    as PyContrast's ``int(img_size / n_grid)``); each patch's offset inside
-    its cell is drawn uniformly from ``0 ... cell - patch_size`` on each
-    axis, independently for each patch. PyContrast's InfoMin setting is a
-    255-px crop (``RandomResizedCrop(255, scale=(0.6, 1))`` and a flip
-    before this transform), ``num_grid=3`` and ``patch_size=64``.
-
-    Required Keys:
-
-    - img
-
-    Modified Keys:
-
-    - img: ``(num_grid * patch_size, num_grid * patch_size, C)``, patch
-      ``(i, j)`` of the grid at rows ``i * patch_size`` and columns
-      ``j * patch_size``.
-    - img_shape
+    Modified Keys: img (``(num_grid * patch_size,) * 2 + (C,)``, patch
+    ``(i, j)`` at rows ``i * patch_size``, columns ``j * patch_size``),
+    img_shape.
 
     Args:
         num_grid (int): Cells per side. Defaults to 3.

@@ -1,28 +1,7 @@
-"""``DecodeOnceMultiView``: mmselfsup's ``MultiView`` for views that begin
-with a ``RandomResizedCrop``, which draws every view's crop box first and
-decodes a JPEG once, at the size those boxes need.
-
-SwAV cuts 2 + 6 crops from an image, MoCo 2 (+ 1 jigsaw view); a
-full-resolution decode is mostly thrown away by the crops. For a JPEG that
-``LoadImageFromFileOrSkip(defer_jpeg=True)`` left undecoded:
-
-1. each view's crop draws its box on the original size with its own
-   ``get_params`` (the same scales, ratios and attempts);
-2. the file is decoded once, with libjpeg's DCT-domain scaling
-   (simplejpeg), at the largest reduction of 1/2, 1/4 and 1/8 that leaves
-   every box at or above its output size (:func:`jpeg_reduction`);
-3. each box, mapped onto the decoded image with sub-pixel precision, is
-   resized to its output size (the crop's ``interpolation`` and
-   ``backend``);
-4. each view's other transforms run as in ``MultiView``.
-
-The crops' distribution is unchanged (the boxes are drawn before any view
-runs, so a seed gives other samples than ``MultiView`` does); the pixels
-differ from crops of a full decode by the IDCT's downscaling (bounded in the
-tests). A decoded image (PNG, any non-deferred file) goes through
-``MultiView`` itself, bit for bit. A JPEG that libjpeg refuses in strict mode
-is decoded by :func:`~.transforms.decode_image_bgr` in full, and skipped
-(counted, None returned) only if that fails too.
+"""``DecodeOnceMultiView``: mmselfsup's ``MultiView`` that draws every
+view's ``RandomResizedCrop`` box first and decodes a deferred JPEG once, at
+the smallest libjpeg scale those boxes allow (docs/benchmarks.md, "Decoding
+only what the crops need").
 """
 import copy
 from typing import List, Optional, Sequence, Tuple, Union
@@ -37,22 +16,15 @@ from PIL import Image
 
 from .transforms import SkipsUnreadable, decode_image_bgr
 
-#: libjpeg's power-of-two DCT scalings, largest reduction first (the others,
-#: 3/8, 5/8, ..., decode slower than the full size).
+#: libjpeg's power-of-two DCT scalings, largest reduction first (the others
+#: decode slower than the full size).
 REDUCTIONS = (8, 4, 2)
 
 
 def jpeg_reduction(size: Tuple[int, int], crops: Sequence[tuple]) -> int:
-    """The largest libjpeg reduction that keeps every crop box at or above
-    its output size.
-
-    Args:
-        size (tuple[int, int]): ``(height, width)`` of the image.
-        crops (Sequence): ``((box_h, box_w), (out_h, out_w))`` per crop.
-
-    Returns:
-        int: 8, 4, 2 or 1 (decode at ``1 / reduction``).
-    """
+    """The largest reduction (8, 4, 2 or 1) of an image of ``size``
+    ``(h, w)`` that keeps every crop ``((box_h, box_w), (out_h, out_w))``
+    at or above its output size."""
     height, width = size
     for r in REDUCTIONS:
         # libjpeg rounds a scaled dimension up
@@ -63,31 +35,12 @@ def jpeg_reduction(size: Tuple[int, int], crops: Sequence[tuple]) -> int:
     return 1
 
 
-def decode_jpeg_bgr(content: bytes, size: Tuple[int, int],
-                    reduction: int) -> np.ndarray:
-    """Decode a JPEG at ``1 / reduction`` of ``size`` to ``uint8`` BGR
-    (libjpeg-turbo's accurate IDCT and upsampling: at reduction 1 the same
-    pixels as :func:`~.transforms.decode_image_bgr`).
-
-    Raises:
-        ValueError: libjpeg found the file corrupt or truncated.
-    """
-    import simplejpeg
-    height, width = size
-    return simplejpeg.decode_jpeg(
-        content,
-        colorspace='BGR',
-        min_height=-(-height // reduction),
-        min_width=-(-width // reduction))
-
-
 def resize_box(img: Union[np.ndarray, Image.Image],
                box: Tuple[float, float, float, float], size: Tuple[int, int],
                interpolation: str) -> np.ndarray:
-    """Resize the region ``box`` (x1, y1, x2, y2, exclusive, in pixels) of
-    an image to ``size`` ``(h, w)``: a Pillow image (mmcv's ``'pillow'``
-    backend) is resampled from the sub-pixel box itself, an array (the
-    ``'cv2'`` backend) from the box rounded to whole pixels."""
+    """Resize ``box`` (x1, y1, x2, y2, exclusive) of an image to ``size``
+    ``(h, w)``: a Pillow image from the sub-pixel box, an array (cv2
+    backend) from the box rounded to whole pixels."""
     out_h, out_w = size
     if isinstance(img, Image.Image):
         return np.asarray(
@@ -102,26 +55,16 @@ def resize_box(img: Union[np.ndarray, Image.Image],
 
 @TRANSFORMS.register_module()
 class DecodeOnceMultiView(MultiView, SkipsUnreadable):
-    """``MultiView`` that crops a deferred JPEG from one scaled decode.
+    """``MultiView`` that crops a deferred JPEG (``img_bytes`` from
+    ``LoadImageFromFileOrSkip(defer_jpeg=True)``) from one scaled decode;
+    a decoded ``img`` goes through ``MultiView`` unchanged.
 
     Every view pipeline must begin with mmselfsup's ``RandomResizedCrop``.
-    Decoded images (``img``) go through ``MultiView`` unchanged; deferred
-    JPEGs (``img_bytes``, from ``LoadImageFromFileOrSkip(defer_jpeg=True)``)
-    take the path of the module docstring.
-
-    Required Keys:
-
-    - img or img_bytes
-    - ori_shape (with img_bytes)
-
-    Modified Keys:
-
-    - img: the list of views
-    - img_bytes: removed
+    A JPEG that strict libjpeg refuses is decoded by Pillow in full, and
+    skipped only if that fails too.
 
     Args:
-        transforms (list[list[dict | callable]]): The view pipelines, as
-            ``MultiView``'s.
+        transforms (list[list[dict | callable]]): The view pipelines.
         num_views (int | list[int]): Views of each pipeline.
     """
 
@@ -148,8 +91,7 @@ class DecodeOnceMultiView(MultiView, SkipsUnreadable):
             return super().transform(results)
         content = results.pop('img_bytes')
         height, width = results['ori_shape']
-        # get_params reads the image's size only
-        stand_in = np.empty((height, width, 0), np.uint8)
+        stand_in = np.empty((height, width, 0), np.uint8)  # size only
         boxes = [
             crop.get_params(stand_in, crop.scale, crop.ratio,
                             crop.max_attempts) for crop, _ in self.views
@@ -159,7 +101,12 @@ class DecodeOnceMultiView(MultiView, SkipsUnreadable):
             [((y2 - y1 + 1, x2 - x1 + 1), tuple(crop.size))
              for (y1, x1, y2, x2), (crop, _) in zip(boxes, self.views)])
         try:
-            img = decode_jpeg_bgr(content, (height, width), reduction)
+            import simplejpeg
+            img = simplejpeg.decode_jpeg(
+                content,
+                colorspace='BGR',
+                min_height=-(-height // reduction),
+                min_width=-(-width // reduction))
         except ValueError:  # strict libjpeg: let Pillow judge the file
             try:
                 img = decode_image_bgr(content)

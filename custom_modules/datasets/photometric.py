@@ -1,26 +1,8 @@
-"""SwAV's and MoCo's colour distortion, blur and flip in ``uint8``: the
-random draws of mmselfsup's / mmcv's transforms, the pixels in lookup tables
-and single OpenCV calls.
+"""SwAV's and MoCo's colour distortion, blur and flip on ``uint8`` images.
 
-Each class subclasses the upstream transform, keeps its arguments and its
-random draws (the same generator calls in the same order: a seed draws the
-same factors, orders, probabilities and sigmas) and replaces the pixel work
-only. Measured per 224 px crop (docs/benchmarks.md):
-
-- ``ColorJitterU8``: brightness and contrast by a 256-entry lookup table,
-  saturation against one grey image, hue by one HSV round trip (mmcv's
-  cv2 backend: float32 images, a tiled grey image, a histogram). The
-  pixels of mmcv's cv2 backend but for rare +-1 (truncation is kept;
-  OpenCV rounds the tail of an array differently from its body), up to 3
-  when a hue shift follows.
-- ``RandomGrayscaleU8``: one ``cv2.transform`` with the channel weights
-  (mmcv: a float64 product and sum), rounded instead of truncated.
-- ``RandomGaussianBlurU8``: ``cv2.GaussianBlur`` with the drawn sigma,
-  +-3 sigma, edges replicated (mmselfsup: Pillow's ``GaussianBlur``, three
-  box blurs approximating the same Gaussian, about 6x slower); mean
-  difference 0.3 grey levels.
-- ``RandomFlipU8``: ``cv2.flip`` of the image (mmcv: a negative-stride view
-  that the next copy pays for). Bit-identical; images only.
+Each class subclasses the upstream transform and keeps its arguments and
+random draws (a seed draws the same values); only the pixel work is done
+with lookup tables and single OpenCV calls (docs/benchmarks.md).
 """
 import cv2
 import numpy as np

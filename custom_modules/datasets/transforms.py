@@ -1,17 +1,9 @@
-"""``LoadImageFromFileOrSkip``: image loading that skips unreadable files
-instead of stopping a run.
+"""``LoadImageFromFileOrSkip``: image loading that skips unreadable files,
+and ``PackImageBytes``, which packs a JPEG left undecoded for the device.
 
-A pool of half a million crawled images always holds a few broken files.
-Pillow, unlike OpenCV, refuses a truncated JPEG; a file that cannot be read
-is logged, counted in shared memory (so the main process sees what every
-dataloader worker skipped; ``SkippedImagesReportHook`` reports the sum) and
-``None`` is returned, on which mmengine's ``BaseDataset`` draws another
-index.
-
-With ``defer_jpeg=True`` a plain JPEG (YCbCr or grey, no EXIF rotation) is
-read but not decoded: its bytes and size go to ``DecodeOnceMultiView``,
-which decodes it once at the size its crops need. Other files are decoded
-here as usual.
+An unreadable file is logged, counted in shared memory (so the main process
+sees what every worker skipped; ``SkippedImagesReportHook`` reports it) and
+None is returned, on which ``BaseDataset`` draws another index.
 """
 import io
 import logging
@@ -34,51 +26,30 @@ _EXIF_ORIENTATION = 0x0112
 
 
 def decode_image_bgr(content: bytes) -> np.ndarray:
-    """Decode an image file's bytes to a ``(H, W, 3)`` ``uint8`` BGR array,
-    as ``mmcv.imfrombytes(flag='color')`` does: grayscale replicated,
-    16-bit samples' high byte kept, alpha dropped, palette and CMYK
-    converted, EXIF orientation applied.
-
-    Args:
-        content (bytes): The file's bytes (PNG, JPEG or any Pillow format).
-
-    Returns:
-        np.ndarray: The image in BGR order.
-
-    Raises:
-        OSError: Not an image, or truncated.
-        SyntaxError, ValueError: Pillow found a corrupt stream.
-    """
+    """Decode image bytes (any Pillow format) to ``(H, W, 3)`` ``uint8`` BGR
+    as ``mmcv.imfrombytes(flag='color')`` does, but with Pillow, which
+    raises (OSError, SyntaxError, ValueError) on truncated files."""
     with Image.open(io.BytesIO(content)) as img:
-        img.load()  # decodes everything now: raises on truncated data
+        img.load()  # decode now: raises on truncated data
         # exif_transpose copies the image even when there is nothing to do
         if img.getexif().get(_EXIF_ORIENTATION, 1) != 1:
             img = ImageOps.exif_transpose(img)
-        if img.mode in _SIXTEEN_BIT_MODES:
-            arr = np.asarray(img).astype(np.int64)
-            gray = np.clip(arr >> 8, 0, 255).astype(np.uint8)
-            return np.ascontiguousarray(np.repeat(gray[..., None], 3, -1))
-        if img.mode == 'F':
-            gray = np.clip(np.asarray(img), 0, 255).astype(np.uint8)
+        if img.mode in _SIXTEEN_BIT_MODES or img.mode == 'F':
+            arr = np.asarray(img)
+            if img.mode != 'F':
+                arr = arr.astype(np.int64) >> 8  # keep the high byte
+            gray = np.clip(arr, 0, 255).astype(np.uint8)
             return np.ascontiguousarray(np.repeat(gray[..., None], 3, -1))
         if img.mode != 'RGB':
             img = img.convert('RGB')
         rgb = np.asarray(img, dtype=np.uint8)
-    # one pass, about 3x faster than a contiguous copy of rgb[..., ::-1]
-    return cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
+    return cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)  # faster than [..., ::-1]
 
 
 def jpeg_size(content: bytes) -> Optional[Tuple[int, int]]:
-    """``(height, width)`` of a JPEG that libjpeg can decode to BGR as
+    """``(height, width)`` from the header of a JPEG that libjpeg decodes as
     :func:`decode_image_bgr` does (YCbCr or grey, no EXIF rotation); None
-    for anything else (other formats, CMYK, rotated or unreadable files).
-
-    Args:
-        content (bytes): The file's bytes.
-
-    Returns:
-        tuple[int, int] or None: The size, from the header alone.
-    """
+    for anything else."""
     if not content.startswith(_JPEG_SOI):
         return None
     import simplejpeg
@@ -95,10 +66,8 @@ def jpeg_size(content: bytes) -> Optional[Tuple[int, int]]:
 
 
 class SkipsUnreadable:
-    """The skip counter of a transform that returns None for an unreadable
-    image: shared memory, so that increments in forked or spawned
-    dataloader workers (created with the pipeline, before the workers
-    start) are seen by the main process."""
+    """Skip counter in shared memory, created with the pipeline so that
+    dataloader workers' increments reach the main process."""
 
     def __init__(self) -> None:
         self._num_skipped = multiprocessing.Value('q', 0)
@@ -121,30 +90,19 @@ class SkipsUnreadable:
 
 @TRANSFORMS.register_module()
 class LoadImageFromFileOrSkip(SkipsUnreadable, BaseTransform):
-    """Load an image as ``uint8`` BGR; skip (return None) if unreadable.
+    """mmcv's ``LoadImageFromFile`` (``uint8`` BGR) that returns None for
+    an unreadable file.
 
-    Drop-in replacement of mmcv's ``LoadImageFromFile`` for unlabeled data.
-    Unreadable, truncated and vanished files are logged with their path and
-    counted in :attr:`num_skipped`, a counter shared with the dataloader
-    workers.
-
-    Required Keys:
-
-    - img_path
-
-    Added Keys:
-
-    - img (or, for a deferred JPEG, img_bytes)
-    - img_shape
-    - ori_shape
+    Required Keys: img_path. Added Keys: img (or img_bytes), img_shape,
+    ori_shape.
 
     Args:
         to_float32 (bool): Return a ``float32`` image. Defaults to False.
-        backend_args (dict, optional): File backend arguments of
+        backend_args (dict, optional): Arguments of
             :func:`mmengine.fileio.get`. Defaults to None.
-        defer_jpeg (bool): Leave the JPEGs that :func:`jpeg_size` accepts
-            undecoded, as ``img_bytes``, for a following
-            ``DecodeOnceMultiView``. Defaults to False.
+        defer_jpeg (bool): Leave plain JPEGs (:func:`jpeg_size`) undecoded,
+            as ``img_bytes``, for ``DecodeOnceMultiView`` or
+            ``PackImageBytes``. Defaults to False.
     """
 
     def __init__(self,
@@ -184,8 +142,7 @@ class LoadImageFromFileOrSkip(SkipsUnreadable, BaseTransform):
         if self.to_float32:
             img = img.astype(np.float32)
         results['img'] = img
-        results['img_shape'] = img.shape[:2]
-        results['ori_shape'] = img.shape[:2]
+        results['img_shape'] = results['ori_shape'] = img.shape[:2]
         return results
 
     def __repr__(self) -> str:
@@ -196,14 +153,9 @@ class LoadImageFromFileOrSkip(SkipsUnreadable, BaseTransform):
 
 @TRANSFORMS.register_module()
 class PackImageBytes(PackSelfSupInputs):
-    """``PackSelfSupInputs`` that packs a deferred JPEG's bytes, for a data
-    preprocessor that decodes on the model's device
-    (``MultiViewGPUPreprocessor``).
-
-    ``inputs`` is ``[tensor]``: the file's bytes (1-D ``uint8``) after
-    ``LoadImageFromFileOrSkip(defer_jpeg=True)`` left a JPEG undecoded, the
-    ``(3, H, W)`` BGR image otherwise. Arguments as ``PackSelfSupInputs``'s.
-    """
+    """``PackSelfSupInputs`` whose ``inputs`` is ``[tensor]``: a deferred
+    JPEG's bytes (1-D ``uint8``) for ``MultiViewGPUPreprocessor``, else the
+    ``(3, H, W)`` BGR image."""
 
     def transform(self, results: dict) -> dict:
         """Pack ``img_bytes`` (or ``img``) and the meta keys."""
@@ -217,17 +169,9 @@ class PackImageBytes(PackSelfSupInputs):
 
 
 def find_skipping_loaders(dataset: Any) -> List[SkipsUnreadable]:
-    """The transforms of a dataset that skip unreadable images
-    (:class:`LoadImageFromFileOrSkip`, ``DecodeOnceMultiView``), each once,
-    through dataset wrappers (``dataset`` / ``datasets``), pipelines and
-    nested ``transforms`` lists.
-
-    Args:
-        dataset: A dataset, possibly wrapped.
-
-    Returns:
-        list[SkipsUnreadable]: The transforms.
-    """
+    """The :class:`SkipsUnreadable` transforms of a dataset, each once,
+    through wrappers (``dataset``/``datasets``), pipelines and nested
+    ``transforms``."""
     found: List[SkipsUnreadable] = []
     seen = set()
 
@@ -237,15 +181,14 @@ def find_skipping_loaders(dataset: Any) -> List[SkipsUnreadable]:
         seen.add(id(obj))
         if isinstance(obj, SkipsUnreadable):
             found.append(obj)
-            return
-        if isinstance(obj, (list, tuple)):
+        elif isinstance(obj, (list, tuple)):
             for item in obj:
                 visit(item, depth + 1)
-            return
-        for attr in ('dataset', 'datasets', 'pipeline', 'transforms'):
-            child = getattr(obj, attr, None)
-            if child is not None and not isinstance(child, (str, dict)):
-                visit(child, depth + 1)
+        else:
+            for attr in ('dataset', 'datasets', 'pipeline', 'transforms'):
+                child = getattr(obj, attr, None)
+                if child is not None and not isinstance(child, (str, dict)):
+                    visit(child, depth + 1)
 
     visit(dataset, 0)
     return found

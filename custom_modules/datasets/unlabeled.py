@@ -1,13 +1,8 @@
 """``UnlabeledImageDataset``: a folder or a list of unlabeled images.
 
-``data_root`` is a folder scanned recursively for ``.png``, ``.jpg`` and
-``.jpeg`` (any case), or ``ann_file`` lists image paths, one a line, relative
-lines resolved against ``data_root`` (as the nuImages extractor writes them).
 Problems are errors before training, naming the folder, the list and its
-lines: a missing or empty folder or list, listed files that do not exist,
-and lines that lead out of the data root (``../``, absolute paths elsewhere,
-symbolic links out of it) unless ``allow_outside_root``: a list file may come
-from someone else.
+lines; list lines that lead out of the image root are refused unless
+``allow_outside_root`` (docs/security.md).
 """
 import os
 import os.path as osp
@@ -19,26 +14,22 @@ from mmselfsup.registry import DATASETS
 #: Extensions found by a folder scan (compared case-insensitively).
 IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg')
 
-#: How many missing files an error message names before it summarizes.
+#: How many bad lines an error message names before it summarizes.
 MAX_NAMED_MISSING = 10
 
 
 def scan_images(root: str,
                 extensions: Iterable[str] = IMAGE_EXTENSIONS) -> List[str]:
-    """The images under ``root``, recursively, with one :func:`os.scandir`
-    pass a folder; links are followed (each folder once), hidden entries
-    skipped.
+    """The images under ``root``, recursively; links followed (each folder
+    once), hidden entries skipped.
 
     Args:
         root (str): The folder.
-        extensions (Iterable[str]): Accepted extensions with the dot,
-            matched case-insensitively. Defaults to :data:`IMAGE_EXTENSIONS`.
+        extensions (Iterable[str]): Extensions with the dot, any case.
+            Defaults to :data:`IMAGE_EXTENSIONS`.
 
     Returns:
-        list[str]: Paths relative to ``root`` with ``/`` separators, sorted.
-
-    Raises:
-        FileNotFoundError: ``root`` is not a folder.
+        list[str]: Sorted paths relative to ``root``, ``/``-separated.
     """
     if not osp.isdir(root):
         raise FileNotFoundError(
@@ -62,28 +53,18 @@ def scan_images(root: str,
                 rel_name = f'{rel}{entry.name}'
                 if entry.is_dir():
                     stack.append((entry.path, rel_name + '/'))
-                elif (entry.name.lower().endswith(exts) and entry.is_file()):
+                elif entry.name.lower().endswith(exts) and entry.is_file():
                     found.append(rel_name)
-    found.sort()
-    return found
+    return sorted(found)
 
 
 def read_image_list(list_file: str,
                     img_root: str = '') -> List[Tuple[int, str]]:
-    """A list of image paths, one a line; blank and ``#`` lines ignored,
-    surrounding whitespace stripped, relative paths joined to ``img_root``.
-
-    Args:
-        list_file (str): The list file.
-        img_root (str): Folder that relative lines are resolved against.
-            Defaults to ''.
+    """Image paths, one a line (blank and ``#`` lines skipped), relative
+    ones joined to ``img_root``.
 
     Returns:
-        list[tuple[int, str]]: ``(line_number, path)`` pairs, 1-based, in
-        file order.
-
-    Raises:
-        FileNotFoundError: The list file does not exist.
+        list[tuple[int, str]]: ``(line_number, path)``, 1-based.
     """
     if not osp.isfile(list_file):
         raise FileNotFoundError(
@@ -93,11 +74,8 @@ def read_image_list(list_file: str,
     with open(list_file, encoding='utf-8') as f:
         for number, line in enumerate(f, 1):
             name = line.strip()
-            if not name or name.startswith('#'):
-                continue
-            paths.append(
-                (number,
-                 name if osp.isabs(name) else osp.join(img_root, name)))
+            if name and not name.startswith('#'):
+                paths.append((number, osp.join(img_root, name)))
     return paths
 
 
@@ -106,29 +84,21 @@ class UnlabeledImageDataset(BaseDataset):
     """Unlabeled images from a folder (recursive) or a list file; each
     sample is ``dict(img_path=...)``.
 
-    Example:
-        >>> dict(type='UnlabeledImageDataset', data_root='data/unlabeled/')
-        >>> dict(type='UnlabeledImageDataset', data_root='data/nuimages/',
-        ...      ann_file='train.txt')
-
     Args:
         data_root (str): Root of the data. Defaults to ''.
         ann_file (str): Optional list of image paths, one a line, relative
-            to ``data_root`` unless absolute. Empty to scan the folder.
+            to the image root unless absolute; empty to scan the folder.
             Defaults to ''.
-        data_prefix (dict, optional): ``img_path``: the folder to scan, or
-            that relative list lines are resolved against, relative to
-            ``data_root``. Defaults to ``dict(img_path='')``.
+        data_prefix (dict, optional): ``img_path``: the image root, relative
+            to ``data_root``. Defaults to ``dict(img_path='')``.
         extensions (Sequence[str]): Extensions a folder scan accepts.
             Defaults to :data:`IMAGE_EXTENSIONS`.
-        check_files (bool): With ``ann_file``, check that every listed file
-            exists and, following symbolic links, lies under the image root
-            before training (a few ``stat`` calls a file). Defaults to True.
+        check_files (bool): With ``ann_file``, check before training that
+            every listed file exists and, links followed, lies under the
+            image root. Defaults to True.
         allow_outside_root (bool): With ``ann_file``, accept lines that lead
-            out of the image root (``data_root`` joined with
-            ``data_prefix.img_path``). Defaults to False.
-        **kwargs: Other arguments of :class:`mmengine.dataset.BaseDataset`
-            (``pipeline``, ``max_refetch``, ``lazy_init``, ...).
+            out of the image root. Defaults to False.
+        **kwargs: Other arguments of :class:`mmengine.dataset.BaseDataset`.
     """
 
     def __init__(self,
@@ -149,14 +119,7 @@ class UnlabeledImageDataset(BaseDataset):
             **kwargs)
 
     def load_data_list(self) -> List[dict]:
-        """Scan the folder or read the list.
-
-        Raises:
-            FileNotFoundError: Missing folder or list, or listed files that
-                do not exist (up to :data:`MAX_NAMED_MISSING` named).
-            ValueError: No image found, an empty list, or lines out of the
-                root.
-        """
+        """Scan the folder or read the list."""
         img_root = self.data_prefix.get('img_path', '') or ''
         if self.ann_file:
             return self._load_list(img_root)
@@ -199,14 +162,13 @@ class UnlabeledImageDataset(BaseDataset):
         """Refuse lines out of ``img_root`` by ``..`` or an absolute path
         and, with ``check_files``, by a symbolic link."""
         root = osp.normpath(osp.abspath(img_root))
-        real_root = osp.realpath(root)
+        base = osp.realpath(root) if self.check_files else root
         outside = []
         for number, path in entries:
             lexical = osp.normpath(osp.abspath(path))
-            where = lexical if not self.check_files else osp.realpath(path)
-            base = root if not self.check_files else real_root
-            if osp.commonpath([lexical, root]) != root or osp.commonpath(
-                    [where, base]) != base:
+            where = osp.realpath(path) if self.check_files else lexical
+            if (osp.commonpath([lexical, root]) != root
+                    or osp.commonpath([where, base]) != base):
                 outside.append((number, path, where))
         if outside:
             named = '\n'.join(f'  {self.ann_file}:{n}: {p} -> {w}'

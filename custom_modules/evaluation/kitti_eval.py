@@ -1,21 +1,12 @@
-"""KITTI 2D object evaluation as pure functions over numpy arrays.
-
-Two evaluations of the same detections:
-
-* the official one: the semantics of the KITTI devkit's
-  ``evaluate_object.cpp`` (current version), quirks included: Easy /
-  Moderate / Hard, AP over 40 recall positions (R40) and 11 points (R11);
-* the paper table: per-class AP at IoU 0.5, VOC all-point interpolation,
-  over all ground truth of the class, detections inside DontCare ignored.
+"""KITTI 2D evaluation over numpy arrays (docs/kitti.md): the official
+devkit numbers (``evaluate_object.cpp`` semantics, quirks included; an
+independent implementation of the devkit of Geiger, Lenz and Urtasun,
+http://www.cvlibs.net/datasets/kitti/eval_object.php) and the paper table.
 
 Per image, ground truth is a dict with ``name`` (KITTI types, DontCare
-included), ``bbox`` (N, 4) ``x1 y1 x2 y2``, ``truncated`` and ``occluded``
-(N,), and optionally ``category`` (the trained class of each box, None for
-non-targets; defaults to ``name``; paper table only); detections have
-``name``, ``bbox`` (M, 4) and ``score`` (M,).
-
-An independent implementation of the devkit (Geiger, Lenz, Urtasun;
-http://www.cvlibs.net/datasets/kitti/eval_object.php); see docs/kitti.md.
+included), ``bbox`` (N, 4) ``x1 y1 x2 y2``, ``truncated``, ``occluded`` and
+optionally ``category`` (trained class or None; defaults to ``name``; paper
+table only); detections have ``name``, ``bbox`` (M, 4) and ``score``.
 """
 import math
 from typing import List, Optional, Sequence, Tuple
@@ -24,11 +15,9 @@ import numpy as np
 from mmdet.evaluation.functional import average_precision
 from terminaltables import AsciiTable
 
-#: The seven classes of the paper table, in order.
 KITTI_CLASSES = ('Car', 'Van', 'Truck', 'Pedestrian', 'Person_sitting',
                  'Cyclist', 'Tram')
 DIFFICULTIES = ('easy', 'moderate', 'hard')
-#: Minimum box height (px), maximum occlusion and truncation per difficulty.
 MIN_HEIGHT = (40, 25, 25)
 MAX_OCCLUSION = (0, 1, 2)
 MAX_TRUNCATION = (0.15, 0.3, 0.5)
@@ -37,35 +26,27 @@ MIN_OVERLAP = dict(car=0.7, van=0.7, truck=0.7, tram=0.7, pedestrian=0.5,
                    person_sitting=0.5, cyclist=0.5)
 #: Ground truth of the neighbouring class is ignored (neither TP nor FN).
 NEIGHBOUR = {'car': 'van', 'pedestrian': 'person_sitting'}
-#: Number of recall steps, 0/40 .. 40/40.
-N_SAMPLE_PTS = 41
+N_SAMPLE_PTS = 41  # recall steps 0/40 .. 40/40
 NO_DETECTION = -10000000.0
 
 
-def overlap_matrix(a: np.ndarray,
-                   b: np.ndarray,
+def _boxes(boxes) -> np.ndarray:
+    return np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+
+
+def overlap_matrix(a: np.ndarray, b: np.ndarray,
                    criterion: int = -1) -> np.ndarray:
-    """The devkit's ``boxoverlap`` for every pair of boxes.
+    """The devkit's ``boxoverlap`` of (N, 4) boxes ``a`` (the detections)
+    and (K, 4) boxes ``b``: (N, K), 0 where they do not intersect.
 
-    Args:
-        a (np.ndarray): (N, 4) ``x1 y1 x2 y2`` boxes (the detections).
-        b (np.ndarray): (K, 4) boxes.
-        criterion (int): -1 intersection over union, 0 over the area of
-            the box of ``a``, 1 over that of ``b``. Defaults to -1.
-
-    Returns:
-        np.ndarray: (N, K) overlaps, 0 where boxes do not intersect.
+    ``criterion``: -1 IoU, 0 over the area of ``a``'s box, 1 over ``b``'s.
     """
     if criterion not in (-1, 0, 1):
         raise ValueError(f'criterion must be -1, 0 or 1, got {criterion}')
-    a = np.asarray(a, dtype=np.float64).reshape(-1, 4)
-    b = np.asarray(b, dtype=np.float64).reshape(-1, 4)
-    w = (
-        np.minimum(a[:, None, 2], b[None, :, 2]) -
-        np.maximum(a[:, None, 0], b[None, :, 0]))
-    h = (
-        np.minimum(a[:, None, 3], b[None, :, 3]) -
-        np.maximum(a[:, None, 1], b[None, :, 1]))
+    a, b = _boxes(a), _boxes(b)
+    wh = (np.minimum(a[:, None, 2:], b[None, :, 2:]) -
+          np.maximum(a[:, None, :2], b[None, :, :2]))
+    w, h = wh[..., 0], wh[..., 1]
     inter = w * h
     area_a = ((a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1]))[:, None]
     area_b = ((b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1]))[None, :]
@@ -75,18 +56,8 @@ def overlap_matrix(a: np.ndarray,
 
 
 def get_thresholds(scores: Sequence[float], n_gt: int) -> List[float]:
-    """Score thresholds of the recall discretisation (``getThresholds``).
-
-    Of the true-positive scores, in descending order, one is kept each time
-    its recall is the closest to the next of the 40 recall steps.
-
-    Args:
-        scores (Sequence[float]): Scores of the true positives.
-        n_gt (int): Number of valid ground-truth boxes.
-
-    Returns:
-        list[float]: At most ``N_SAMPLE_PTS`` thresholds, descending.
-    """
+    """Score thresholds (``getThresholds``): of the true-positive scores,
+    descending, those whose recall is closest to the next 1/40 step."""
     v = sorted((float(s) for s in scores), reverse=True)
     thresholds = []
     current_recall = 0.0
@@ -102,21 +73,12 @@ def get_thresholds(scores: Sequence[float], n_gt: int) -> List[float]:
 
 
 def prepare_frame(gt: dict, det: dict) -> dict:
-    """The arrays of one image that every class and difficulty share.
-
-    Args:
-        gt (dict): Ground truth of the image.
-        det (dict): Detections of the image.
-
-    Returns:
-        dict: Lower-case names, boxes, truncation, occlusion and scores,
-        the (N, M) IoU of ground truth and detections and the (K, M)
-        overlap of DontCare regions and detections over the detections'
-        areas.
-    """
+    """The arrays of one image shared by every class and difficulty:
+    lower-case names, boxes, truncation, occlusion, scores, the (N, M)
+    ground truth x detection IoU and the (K, M) DontCare x detection
+    overlap over the detections' areas."""
     gt_names = np.array([str(n).lower() for n in gt['name']], dtype=object)
-    gt_boxes = np.asarray(gt['bbox'], dtype=np.float64).reshape(-1, 4)
-    det_boxes = np.asarray(det['bbox'], dtype=np.float64).reshape(-1, 4)
+    gt_boxes, det_boxes = _boxes(gt['bbox']), _boxes(det['bbox'])
     dontcare = gt_boxes[gt_names == 'dontcare']
     return dict(
         gt_names=gt_names,
@@ -128,27 +90,18 @@ def prepare_frame(gt: dict, det: dict) -> dict:
         det_boxes=det_boxes,
         scores=np.asarray(det['score'], dtype=np.float64).reshape(-1),
         dontcare=dontcare,
-        # overlap(det, gt): the detection is box a, as in the devkit
+        # the detection is box a, as in the devkit
         overlaps=overlap_matrix(det_boxes, gt_boxes).T,
         dc_overlaps=overlap_matrix(det_boxes, dontcare, criterion=0).T)
 
 
-def clean_frame(
-        frame: dict, class_name: str,
-        difficulty: int) -> Tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """Which boxes count for one class and difficulty (``cleanData``).
-
-    Args:
-        frame (dict): :func:`prepare_frame` of the image.
-        class_name (str): Evaluated class (compared case-insensitively).
-        difficulty (int): 0 easy, 1 moderate, 2 hard.
+def clean_frame(frame: dict, class_name: str, difficulty: int) -> tuple:
+    """Which boxes count for a class and difficulty (``cleanData``).
 
     Returns:
-        tuple: ``ignored_gt`` (N,): 0 valid, 1 ignored (neighbour class, too
-        hard or too small), -1 other class; ``dontcare`` (K, 4) boxes;
-        ``ignored_det`` (M,): 0 valid, 1 ignored (any class with
-        ``int(height) < MIN_HEIGHT``), -1 other class; ``n_gt``, the
-        number of valid ground-truth boxes.
+        tuple: ``ignored_gt`` (N,) and ``ignored_det`` (M,), each 0 valid,
+        1 ignored, -1 other class; the DontCare boxes (second); the number
+        of valid ground-truth boxes (last).
     """
     cls = class_name.lower()
     names, boxes = frame['gt_names'], frame['gt_boxes']
@@ -169,36 +122,15 @@ def clean_frame(
             int((ignored_gt == 0).sum()))
 
 
-def compute_statistics(overlaps: np.ndarray,
-                       dc_overlaps: np.ndarray,
-                       scores: np.ndarray,
-                       ignored_gt: np.ndarray,
-                       ignored_det: np.ndarray,
-                       min_overlap: float,
+def compute_statistics(overlaps: np.ndarray, dc_overlaps: np.ndarray,
+                       scores: np.ndarray, ignored_gt: np.ndarray,
+                       ignored_det: np.ndarray, min_overlap: float,
                        thresholds: Optional[Sequence[float]] = None) -> dict:
-    """Match one image (``computeStatistics``), at many thresholds at once.
+    """Match one image (``computeStatistics``) at all thresholds at once.
 
-    Without ``thresholds`` (the devkit's ``compute_fp=false``), each valid
-    ground truth takes the highest-scoring unassigned detection with IoU
-    above ``min_overlap`` and the true-positive scores are returned. With
-    them, detections below each threshold are left out, each ground truth
-    takes the unassigned valid detection of greatest IoU (an ignored one
-    only when no valid one overlaps enough), and TP / FP / FN are counted;
-    unassigned detections covering a DontCare region are no FP.
-
-    Args:
-        overlaps (np.ndarray): (N, M) IoU of ground truth and detections.
-        dc_overlaps (np.ndarray): (K, M) overlap of DontCare regions and
-            detections over the detections' areas.
-        scores (np.ndarray): (M,) detection scores.
-        ignored_gt (np.ndarray): (N,) from :func:`clean_frame`.
-        ignored_det (np.ndarray): (M,) from :func:`clean_frame`.
-        min_overlap (float): IoU a match must exceed.
-        thresholds (Sequence[float], optional): Score thresholds.
-
-    Returns:
-        dict: ``scores`` (TP scores) without thresholds, else ``tp``,
-        ``fp`` and ``fn``, arrays of shape (T,).
+    Without ``thresholds`` (``compute_fp=false``) returns the true-positive
+    ``scores``; with them, ``tp``, ``fp`` and ``fn`` arrays of shape (T,).
+    Arguments as from :func:`prepare_frame` and :func:`clean_frame`.
     """
     num_det = len(scores)
     scores = np.asarray(scores, dtype=np.float64)
@@ -252,23 +184,13 @@ def compute_statistics(overlaps: np.ndarray,
     return dict(tp=tp, fp=fp, fn=fn)
 
 
-def eval_class(gt_annos: Sequence[dict],
-               dt_annos: Sequence[dict],
-               class_name: str,
-               difficulty: int,
+def eval_class(gt_annos: Sequence[dict], dt_annos: Sequence[dict],
+               class_name: str, difficulty: int,
                min_overlap: Optional[float] = None,
                frames: Optional[Sequence[dict]] = None) -> dict:
-    """The devkit's precision curve of one class at one difficulty.
-
-    Args:
-        gt_annos (Sequence[dict]): Ground truth per image.
-        dt_annos (Sequence[dict]): Detections per image, same order.
-        class_name (str): The class.
-        difficulty (int): 0 easy, 1 moderate, 2 hard.
-        min_overlap (float, optional): IoU to exceed. Defaults to the
-            class's :data:`MIN_OVERLAP`.
-        frames (Sequence[dict], optional): :func:`prepare_frame` of each
-            image, shared between classes and difficulties.
+    """The devkit's precision curve of one class at one difficulty (0 easy,
+    1 moderate, 2 hard); ``min_overlap`` defaults to :data:`MIN_OVERLAP`,
+    ``frames`` caches :func:`prepare_frame` of each image.
 
     Returns:
         dict: ``precision`` (41,) after the max-to-the-right filter,
@@ -298,17 +220,13 @@ def eval_class(gt_annos: Sequence[dict],
         stat = compute_statistics(*args, thresholds)
         tp, fp, fn = tp + stat['tp'], fp + stat['fp'], fn + stat['fn']
     recall = tp / np.maximum(tp + fn, 1)
-    # 0/0 only when every detection above a threshold is absorbed by
-    # ignored boxes: the devkit would produce NaN, we use 0
+    # 0/0 (the devkit's NaN) is 0
     precision = np.zeros(N_SAMPLE_PTS, dtype=np.float64)
     precision[:len(tp)] = np.where(tp + fp > 0, tp / np.maximum(tp + fp, 1),
                                    0.0)
     precision = np.maximum.accumulate(precision[::-1])[::-1]
-    return dict(
-        precision=precision,
-        recall=recall,
-        thresholds=np.asarray(thresholds),
-        n_gt=n_gt)
+    return dict(precision=precision, recall=recall,
+                thresholds=np.asarray(thresholds), n_gt=n_gt)
 
 
 def ap_r40(precision: np.ndarray) -> float:
@@ -321,49 +239,36 @@ def ap_r11(precision: np.ndarray) -> float:
     return float(np.sum(precision[0:N_SAMPLE_PTS:4]) / 11 * 100)
 
 
-def eval_ap(gt_annos: Sequence[dict],
-            dt_annos: Sequence[dict],
-            class_name: str,
-            iou_thr: float = 0.5,
+def eval_ap(gt_annos: Sequence[dict], dt_annos: Sequence[dict],
+            class_name: str, iou_thr: float = 0.5,
             ignore_thr: float = 0.5) -> Tuple[float, int]:
     """Paper-table AP of one class: VOC all-point AP at ``iou_thr``.
 
-    All ground truth whose ``category`` is ``class_name`` counts. In
-    descending score order, each detection of the class matches the not yet
-    matched ground truth of highest IoU if that IoU is ``>= iou_thr`` (a
-    duplicate is a FP, as in VOC); an unmatched one covering a DontCare
-    region (overlap over its area ``>= ignore_thr``) is ignored.
-
-    Args:
-        gt_annos (Sequence[dict]): Ground truth per image.
-        dt_annos (Sequence[dict]): Detections per image.
-        class_name (str): The class.
-        iou_thr (float): IoU threshold. Defaults to 0.5.
-        ignore_thr (float): DontCare threshold. Defaults to 0.5.
+    By descending score, a detection matches the ground truth (``category
+    == class_name``) of highest IoU if ``>= iou_thr`` (a FP if that one is
+    already matched, as in VOC); an unmatched one covering DontCare (over
+    its area, ``>= ignore_thr``) is ignored.
 
     Returns:
-        tuple[float, int]: AP in percent (NaN when the class has no ground
-        truth) and the number of ground-truth boxes.
+        tuple[float, int]: AP in percent (NaN without ground truth) and the
+        number of ground-truth boxes.
     """
     records = []  # (score, image index, detection index)
     per_image = []
     n_gt = 0
     for k, (gt, det) in enumerate(zip(gt_annos, dt_annos)):
-        gt_boxes = np.asarray(gt['bbox'], dtype=np.float64).reshape(-1, 4)
+        gt_boxes = _boxes(gt['bbox'])
         keep = np.array(
             [c == class_name for c in gt.get('category', gt['name'])],
             dtype=bool)
         dc = np.array([str(n).lower() == 'dontcare' for n in gt['name']],
                       dtype=bool)
         sel = np.array([n == class_name for n in det['name']], dtype=bool)
-        det_boxes = np.asarray(det['bbox'], dtype=np.float64)
-        det_boxes = det_boxes.reshape(-1, 4)[sel]
+        det_boxes = _boxes(det['bbox'])[sel]
         scores = np.asarray(det['score'], dtype=np.float64).reshape(-1)[sel]
-        per_image.append(
-            dict(
-                ious=overlap_matrix(det_boxes, gt_boxes[keep]),
-                dc=overlap_matrix(det_boxes, gt_boxes[dc], criterion=0),
-                matched=np.zeros(int(keep.sum()), dtype=bool)))
+        per_image.append((overlap_matrix(det_boxes, gt_boxes[keep]),
+                          overlap_matrix(det_boxes, gt_boxes[dc], criterion=0),
+                          np.zeros(int(keep.sum()), dtype=bool)))
         n_gt += int(keep.sum())
         records.extend((float(s), k, j) for j, s in enumerate(scores))
     if n_gt == 0:
@@ -372,38 +277,28 @@ def eval_ap(gt_annos: Sequence[dict],
     tp = np.zeros(len(records))
     fp = np.zeros(len(records))
     for n, (_, k, j) in enumerate(records):
-        img = per_image[k]
-        ious = img['ious'][j]
-        if len(ious) and ious.max() >= iou_thr:
-            best = int(np.argmax(ious))
-            tp[n], fp[n] = (0, 1) if img['matched'][best] else (1, 0)
-            img['matched'][best] = True
-        elif not (img['dc'].shape[1] and img['dc'][j].max() >= ignore_thr):
+        ious, dc, matched = per_image[k]
+        if len(ious[j]) and ious[j].max() >= iou_thr:
+            best = int(np.argmax(ious[j]))
+            tp[n], fp[n] = (0, 1) if matched[best] else (1, 0)
+            matched[best] = True
+        elif not (dc.shape[1] and dc[j].max() >= ignore_thr):
             fp[n] = 1
     counted = (tp + fp) > 0
     tp, fp = np.cumsum(tp[counted]), np.cumsum(fp[counted])
     precision = tp / np.maximum(tp + fp, np.finfo(np.float64).eps)
-    # VOC 2010+ all-point interpolation
     return float(average_precision(tp / n_gt, precision, 'area')) * 100, n_gt
 
 
-def kitti_eval(gt_annos: Sequence[dict],
-               dt_annos: Sequence[dict],
+def kitti_eval(gt_annos: Sequence[dict], dt_annos: Sequence[dict],
                classes: Sequence[str] = KITTI_CLASSES) -> dict:
     """Both KITTI evaluations for several classes.
 
-    Args:
-        gt_annos (Sequence[dict]): Ground truth per image.
-        dt_annos (Sequence[dict]): Detections per image, same order.
-        classes (Sequence[str]): Classes to evaluate. Defaults to
-            :data:`KITTI_CLASSES`.
-
     Returns:
-        dict: ``ap50`` (class -> paper-table AP in percent, NaN without
-        ground truth), ``n_gt`` (class -> boxes), ``mAP`` (mean of the
-        non-NaN ``ap50``; NaN when none) and ``devkit`` (class ->
-        difficulty -> ``R40``, ``R11``, ``n_gt``; NaN without valid ground
-        truth at that difficulty, where the devkit would print 0).
+        dict: ``ap50`` (class -> paper AP, NaN without ground truth),
+        ``n_gt`` (class -> boxes), ``mAP`` (mean of the non-NaN ``ap50``)
+        and ``devkit`` (class -> difficulty -> ``R40``, ``R11``, ``n_gt``;
+        NaN without valid ground truth, where the devkit prints 0).
     """
     results = dict(ap50={}, n_gt={}, devkit={})
     frames = [prepare_frame(g, d) for g, d in zip(gt_annos, dt_annos)]
@@ -424,29 +319,20 @@ def kitti_eval(gt_annos: Sequence[dict],
 
 
 def format_table(results: dict) -> str:
-    """The tables of :func:`kitti_eval` results.
-
-    Args:
-        results (dict): What :func:`kitti_eval` returns.
-
-    Returns:
-        str: The paper table (AP50 per class and mAP) and the devkit table
-        (Easy / Moderate / Hard, R40 and R11, per class).
+    """The paper table and the devkit table of :func:`kitti_eval` results.
     """
 
     def fmt(value: float) -> str:
         return 'n/a' if math.isnan(value) else f'{value:.2f}'
 
+    kinds = ('R40', 'R11')
     paper = [['class', 'AP50', 'GT boxes']]
     paper += [[cls, fmt(ap), str(results['n_gt'][cls])]
               for cls, ap in results['ap50'].items()]
     paper.append(['mAP', fmt(results['mAP']), ''])
-    devkit = [['class'] + [
-        f'{d.capitalize()} {kind}' for d in DIFFICULTIES
-        for kind in ('R40', 'R11')
-    ]]
-    devkit += [[cls] + [fmt(r[kind]) for r in per_cls.values()
-                        for kind in ('R40', 'R11')]
+    devkit = [['class'] +
+              [f'{d.capitalize()} {k}' for d in DIFFICULTIES for k in kinds]]
+    devkit += [[cls] + [fmt(r[k]) for r in per_cls.values() for k in kinds]
                for cls, per_cls in results['devkit'].items()]
     return '\n'.join([
         AsciiTable(paper, 'KITTI AP50').table,

@@ -1,10 +1,8 @@
 """``Shared2FCBBoxHeadLN``: mmdet's two-FC box head with LayerNorm.
 
-The fine-tuning report's box head normalises each shared FC's output with
-LayerNorm before the ReLU, which keeps the randomly initialised head on the
-scale of the pretrained features. The LayerNorms live in a new attribute
-(``shared_lns``): mmdet's Xavier init of ``shared_fcs`` fails on a
-LayerNorm's 1-D weight.
+LayerNorm before each ReLU keeps the random head on the scale of the
+pretrained features. The norms live in a new attribute, ``shared_lns``:
+mmdet's Xavier init of ``shared_fcs`` fails on a LayerNorm's 1-D weight.
 """
 from typing import Tuple
 

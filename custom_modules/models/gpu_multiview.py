@@ -1,31 +1,10 @@
-"""``MultiViewGPUPreprocessor``: decode JPEG bytes and cut the augmented
-views on the model's device, for a pipeline that only reads files.
+"""``MultiViewGPUPreprocessor``: decode a batch of JPEG bytes and cut its
+augmented views on the model's device, from the views' ``MultiView``
+configs (docs/benchmarks.md, "What the fast data paths compute").
 
-With ``LoadImageFromFileOrSkip(defer_jpeg=True)`` and ``PackImageBytes`` in
-the pipeline and ``pseudo_collate`` in the loader, a batch is a list of
-JPEG byte strings (and decoded BGR images for other files). This
-preprocessor decodes the JPEGs as one batch with nvJPEG
-(``torchvision.io.decode_jpeg(device='cuda')``; libjpeg on the CPU), then,
-for every view of every image, runs the view's transforms on tensors:
-
-- ``RandomResizedCrop`` (first in every view): the box is drawn by
-  mmselfsup's own ``get_params`` on the original size; the crop is
-  resampled by ``roi_align`` (bilinear samples averaged over each output
-  pixel, so downscaling is antialiased);
-- ``ColorJitter`` (bare or in ``RandomApply``): per-image factors from the
-  same ranges and a per-image random order; brightness, contrast (against
-  the mean grey), saturation (against the grey image), hue (HSV rotation);
-- ``RandomGrayscale`` with its channel weights;
-- ``RandomGaussianBlur``: per-image sigma, separable kernel of +-3 sigma,
-  edges replicated;
-- ``RandomFlip`` (horizontal).
-
-The views' configs are those of the CPU pipeline's ``MultiView`` (the
-``*U8`` variants too), so one config states the augmentation for both
-paths. Probabilities are drawn per image and view with torch's generator;
-values stay float (no ``uint8`` rounding between operations). Then the
-views are normalised as ``SelfSupDataPreprocessor`` does; ``bgr_to_rgb``
-keeps its meaning (True: the network sees RGB).
+The loader only reads files (``LoadImageFromFileOrSkip(defer_jpeg=True)``,
+``PackImageBytes``, ``pseudo_collate``); JPEGs are decoded with
+``torchvision.io.decode_jpeg`` (nvJPEG on CUDA), other files arrive as BGR.
 """
 import math
 from typing import List, Optional, Sequence, Tuple, Union
@@ -46,22 +25,14 @@ _LUMA = (0.299, 0.587, 0.114)
 def _flatten(steps: Sequence) -> list:
     out = []
     for step in steps:
-        if type(step) is Compose:
-            out += _flatten(step.transforms)
-        else:
-            out.append(step)
+        out += _flatten(step.transforms) if type(step) is Compose else [step]
     return out
 
 
 def parse_view(steps: Sequence) -> list:
     """The operations of a view pipeline: ``('crop', RandomResizedCrop)``
-    then ``(name, prob, transform)`` with name ``jitter``, ``gray``,
-    ``blur`` or ``flip``.
-
-    Raises:
-        ValueError: The view does not begin with ``RandomResizedCrop`` or
-            holds a transform that has no tensor version here.
-    """
+    then ``(name, prob, transform)``, name in ``jitter``, ``gray``, ``blur``,
+    ``flip``; ValueError for a transform without a tensor version."""
     steps = _flatten(steps)
     if not steps or not isinstance(steps[0], RandomResizedCrop):
         raise ValueError('MultiViewGPUPreprocessor: every view must begin '
@@ -81,17 +52,16 @@ def parse_view(steps: Sequence) -> list:
             ops.append(('gray', inner.prob, inner))
         elif isinstance(inner, RandomGaussianBlur):
             ops.append(('blur', inner.prob, inner))
-        elif isinstance(inner, RandomFlip) and inner.direction == \
-                'horizontal':
+        elif (isinstance(inner, RandomFlip)
+              and inner.direction == 'horizontal'):
             ops.append(('flip', inner.prob, inner))
         else:
             raise ValueError(
                 f'MultiViewGPUPreprocessor: {type(inner).__name__} has no '
                 'tensor version here (supported: RandomResizedCrop, '
                 'ColorJitter, RandomGrayscale(keep_channels=True), '
-                'RandomGaussianBlur, '
-                'horizontal RandomFlip); use the CPU pipeline '
-                '(DecodeOnceMultiView) for this config')
+                'RandomGaussianBlur, horizontal RandomFlip); use the CPU '
+                'pipeline (DecodeOnceMultiView) for this config')
     return ops
 
 
@@ -125,8 +95,8 @@ def adjust_hue(x: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
 
 
 def color_jitter(x: torch.Tensor, jitter: ColorJitter) -> torch.Tensor:
-    """mmselfsup's ``ColorJitter`` on RGB images ``(N, 3, H, W)`` in
-    [0, 255]: factors from its ranges and a random order, per image."""
+    """mmselfsup's ``ColorJitter`` on RGB ``(N, 3, H, W)`` in [0, 255],
+    factors and order drawn per image."""
     n = x.shape[0]
     factors = [
         _uniform(bounds, n, x.device) for bounds in
@@ -152,8 +122,8 @@ def color_jitter(x: torch.Tensor, jitter: ColorJitter) -> torch.Tensor:
 
 
 def gaussian_blur(x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
-    """Blur images ``(N, C, H, W)`` with a Gaussian of ``sigma`` ``(N,)``
-    each, +-3 sigma (of the largest), edges replicated."""
+    """Gaussian blur of ``(N, C, H, W)`` with ``sigma`` ``(N,)``, +-3 sigma
+    of the largest, edges replicated."""
     n, c, h, w = x.shape
     radius = max(1, math.ceil(3 * float(sigma.max())))
     t = torch.arange(-radius, radius + 1, device=x.device, dtype=x.dtype)
@@ -167,16 +137,15 @@ def gaussian_blur(x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
 
 @MODELS.register_module()
 class MultiViewGPUPreprocessor(SelfSupDataPreprocessor):
-    """Decode a batch of JPEG bytes and make its views on the model's
-    device (module docstring).
+    """``SelfSupDataPreprocessor`` that decodes the batch and makes its
+    views first.
 
     Args:
         num_views (int | list[int]): Views of each pipeline, as
             ``MultiView``'s.
         transforms (list[list[dict]]): The view pipelines, as
             ``MultiView``'s (built in mmselfsup's scope).
-        mean, std, bgr_to_rgb: As ``SelfSupDataPreprocessor``'s.
-        **kwargs: Other arguments of ``SelfSupDataPreprocessor``.
+        mean, std, bgr_to_rgb, **kwargs: As ``SelfSupDataPreprocessor``'s.
     """
 
     def __init__(self,
@@ -188,8 +157,8 @@ class MultiViewGPUPreprocessor(SelfSupDataPreprocessor):
                  **kwargs) -> None:
         super().__init__(
             mean=mean, std=std, bgr_to_rgb=bgr_to_rgb, **kwargs)
-        self.num_views = [num_views] if isinstance(num_views,
-                                                   int) else list(num_views)
+        self.num_views = ([num_views]
+                          if isinstance(num_views, int) else list(num_views))
         if len(self.num_views) != len(transforms):
             raise ValueError('MultiViewGPUPreprocessor: num_views and '
                              'transforms differ in length')
@@ -200,30 +169,26 @@ class MultiViewGPUPreprocessor(SelfSupDataPreprocessor):
                     for t in group
                 ]) for group in transforms
             ]
-        self.views = [
-            g for g, n in zip(groups, self.num_views) for _ in range(n)
-        ]
+        self.views = [g for g, n in zip(groups, self.num_views)
+                      for _ in range(n)]
 
     def decode(self, inputs: Sequence[torch.Tensor]) -> List[torch.Tensor]:
-        """RGB ``uint8`` images ``(3, H, W)`` on the model's device: 1-D
-        tensors are JPEG files (decoded together), 3-D ones BGR images."""
+        """RGB ``uint8`` ``(3, H, W)`` on the device from JPEG bytes (1-D,
+        decoded together) or BGR images (3-D)."""
         from torchvision.io import ImageReadMode, decode_jpeg
-        device = self._device
         jpegs = [i for i, t in enumerate(inputs) if t.dim() == 1]
-        images = [
-            None if t.dim() == 1 else t.to(device).flip(0) for t in inputs
-        ]
+        images = [t.to(self._device).flip(0) if t.dim() != 1 else None
+                  for t in inputs]
         if jpegs:
             decoded = decode_jpeg([inputs[i].cpu() for i in jpegs],
                                   mode=ImageReadMode.RGB,
-                                  device=device)
+                                  device=self._device)
             for i, img in zip(jpegs, decoded):
                 images[i] = img
         return images
 
     def make_views(self, images: Sequence[torch.Tensor]) -> List[torch.Tensor]:
-        """The augmented views, one ``(N, 3, h, w)`` float RGB batch in
-        [0, 255] a view."""
+        """One ``(N, 3, h, w)`` float RGB batch in [0, 255] a view."""
         from torchvision.ops import roi_align
         crops: List[List[torch.Tensor]] = [[] for _ in self.views]
         for img in images:

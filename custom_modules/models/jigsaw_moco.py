@@ -1,14 +1,12 @@
-"""``InfoMinJigsawMoCo``: mmselfsup's MoCo with InfoMin's jigsaw (PIRL)
-branch, and ``JigsawNeck``, the head of that branch.
+"""``InfoMinJigsawMoCo``: mmselfsup's MoCo with the jigsaw (PIRL) branch of
+InfoMin, and ``JigsawNeck``, the head of that branch.
 
-`InfoMin <https://arxiv.org/abs/2005.10243>`_ (Tian et al., 2020) trains its
-released models with PyContrast ``--method InfoMin``, which adds to MoCo the
-jigsaw term of `PIRL <https://arxiv.org/abs/1912.01991>`_ (Misra and van der
-Maaten, 2020): the 9 patches of a crop are encoded one by one, the patch
-embeddings are combined in a random order into one embedding, and that
-embedding has to find its image's key among the negatives. The semantics
-follow `PyContrast <https://github.com/HobbitLong/PyContrast>`_ (credit:
-Yonglong Tian), not its code.
+`InfoMin <https://arxiv.org/abs/2005.10243>`_ (Tian et al., 2020) adds to
+MoCo the jigsaw term of `PIRL <https://arxiv.org/abs/1912.01991>`_ (Misra
+and van der Maaten, 2020). The semantics follow
+`PyContrast <https://github.com/HobbitLong/PyContrast>`_ ``--method InfoMin``
+(credit: Yonglong Tian), not its code; configs/infomin/README.md maps each
+setting to its source.
 """
 import math
 from typing import Dict, List, Optional, Union
@@ -25,25 +23,15 @@ from mmselfsup.utils import batch_shuffle_ddp, batch_unshuffle_ddp
 
 @MODELS.register_module()
 class JigsawNeck(MoCoV2Neck):
-    """PyContrast's ``JigsawHead`` (``networks/util.py``, ``head='mlp'``):
-    a per-patch fc-relu-fc, then the patches of each image in a random
-    order, concatenated, through one linear layer.
-
-    Input: the backbone's feature maps of ``N * num_patches`` patches,
-    image by image. Output: ``[(N, out_channels)]``, not normalized (the
-    algorithm normalizes, as MoCo does with its neck's output). The order
-    is drawn anew at every forward (PyContrast's ``get_shuffle_ids``), so
-    that the embedding cannot depend on where a patch came from.
+    """PyContrast's ``JigsawHead`` (``head='mlp'``): a per-patch
+    fc-relu-fc, then each image's patches in a random order (drawn anew at
+    every forward), concatenated, through one linear layer.
 
     Args:
-        in_channels (int): Channels of the backbone's output.
-        hid_channels (int): Hidden channels of the per-patch MLP.
+        in_channels, hid_channels, with_avg_pool, init_cfg: As
+            ``MoCoV2Neck``'s (the per-patch MLP).
         out_channels (int): Embedding size, per patch and of the image.
         num_patches (int): Patches per image. Defaults to 9.
-        with_avg_pool (bool): Pool the backbone's maps first. Defaults to
-            True.
-        init_cfg (dict or list[dict], optional): Initialization config.
-            Defaults to None.
     """
 
     def __init__(self,
@@ -59,14 +47,8 @@ class JigsawNeck(MoCoV2Neck):
         self.fc = nn.Linear(num_patches * out_channels, out_channels)
 
     def forward(self, x: List[torch.Tensor]) -> List[torch.Tensor]:
-        """Embed the patches, shuffle them per image, combine them.
-
-        Args:
-            x (list[Tensor]): ``[(N * num_patches, C, H, W)]``.
-
-        Returns:
-            list[Tensor]: ``[(N, out_channels)]``.
-        """
+        """``[(N * num_patches, C, H, W)]`` (image by image) to
+        ``[(N, out_channels)]``, not normalized."""
         feats = super().forward(x)[0]
         k = self.num_patches
         if feats.size(0) % k:
@@ -95,48 +77,21 @@ def mosaic_to_patches(mosaic: torch.Tensor, num_grid: int) -> torch.Tensor:
 class InfoMinJigsawMoCo(MoCo):
     """MoCo with the jigsaw branch of PyContrast's InfoMin preset.
 
-    What it follows, from PyContrast (``--method InfoMin``: ``jigsaw=True``,
-    ``mem='moco'``, ``head='mlp'``, ``nce_t=0.15``, ``--beta 0.5``):
-
-    - The inputs are three views of an image: the query crop, the key crop
-      and the jigsaw view, a separate crop cut into patches
-      (``JigsawPatches``, PyContrast's ``jigsaw_transform``).
-    - The query (``neck``) and the jigsaw embedding (``jigsaw_neck``, the
-      ``head_jig`` of ``RGBMultiHeads``) come from the same online backbone,
-      run separately on the crop and on the patches (BN statistics per
-      call, as in PyContrast).
-    - The jigsaw embedding is contrasted against **the instance key** ``k``
-      (momentum encoder on the key crop) as its positive and against **the
-      same queue** as the query: PyContrast's ``RGBMoCo`` has one memory
-      (``contrast['memory']``) and computes ``logits_jig`` from ``q_jig``,
-      ``k`` and that memory. Only ``k`` is enqueued, once per step.
-    - The momentum encoder is mmselfsup's (backbone and neck). PyContrast's
-      ``model_ema`` also holds a copy of ``head_jig``, averaged but never
-      applied (``RGBMultiHeads.forward(mode=1)`` uses ``head`` only), so it
-      has no counterpart here.
-    - Loss: ``(1 - w) * L_inst + w * L_jig`` with ``w = jigsaw_weight``
-      (PyContrast's ``--beta``, "balance between Jigsaw and InsDis", 0.5;
-      PIRL's lambda), both InfoNCE with the head's temperature. The two
-      weighted terms are returned as ``loss_inst`` and ``loss_jig``, as
-      mmselfsup's DenseCL returns its two terms; the runner logs them and
-      their sum ``loss``.
+    The inputs are the query crop, the key crop and the jigsaw mosaic
+    (``JigsawPatches``). The online backbone encodes the query crop and the
+    patches in separate calls; the jigsaw embedding's positive is the
+    instance key ``k`` and its negatives the same queue as the query's. Only
+    ``k`` is enqueued. The loss is ``(1 - w) * L_inst + w * L_jig``
+    (PyContrast's ``--beta``), returned as the two weighted terms
+    ``loss_inst`` and ``loss_jig``.
 
     Args:
-        backbone (dict): Config of the backbone.
-        neck (dict): Config of the projection neck (``MoCoV2Neck``).
-        head (dict): Config of the contrastive head.
-        jigsaw_neck (dict): Config of the jigsaw neck (``JigsawNeck``);
-            its ``num_patches`` must be a square (the grid of
-            ``JigsawPatches``).
+        backbone, neck, head (dict): As mmselfsup's ``MoCo``.
+        jigsaw_neck (dict): Config of the ``JigsawNeck``; its
+            ``num_patches`` must be a square.
         jigsaw_weight (float): ``w`` above, in [0, 1]. Defaults to 0.5.
-        queue_len (int): Keys in the queue. Defaults to 65536.
-        feat_dim (int): Embedding size. Defaults to 128.
-        momentum (float): Momentum of the key encoder. Defaults to 0.999.
-        pretrained (str, optional): Checkpoint to load. Defaults to None.
-        data_preprocessor (dict, optional): Config of the data
-            preprocessor. Defaults to None.
-        init_cfg (dict or list[dict], optional): Initialization config.
-            Defaults to None.
+        **kwargs: Other arguments of mmselfsup's ``MoCo`` (``queue_len``,
+            ``feat_dim``, ``momentum``, ...), with its defaults.
     """
 
     def __init__(self,
@@ -145,26 +100,12 @@ class InfoMinJigsawMoCo(MoCo):
                  head: dict,
                  jigsaw_neck: dict,
                  jigsaw_weight: float = 0.5,
-                 queue_len: int = 65536,
-                 feat_dim: int = 128,
-                 momentum: float = 0.999,
-                 pretrained: Optional[str] = None,
-                 data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[Union[List[dict], dict]] = None) -> None:
+                 **kwargs) -> None:
         if not 0 <= jigsaw_weight <= 1:
             raise ValueError('jigsaw_weight weighs the jigsaw term against '
                              'the instance term and must be in [0, 1], got '
                              f'{jigsaw_weight}')
-        super().__init__(
-            backbone=backbone,
-            neck=neck,
-            head=head,
-            queue_len=queue_len,
-            feat_dim=feat_dim,
-            momentum=momentum,
-            pretrained=pretrained,
-            data_preprocessor=data_preprocessor,
-            init_cfg=init_cfg)
+        super().__init__(backbone=backbone, neck=neck, head=head, **kwargs)
         self.jigsaw_neck = MODELS.build(jigsaw_neck)
         num_patches = self.jigsaw_neck.num_patches
         self.jigsaw_grid = math.isqrt(num_patches)
@@ -176,16 +117,8 @@ class InfoMinJigsawMoCo(MoCo):
     def loss(self, inputs: List[torch.Tensor],
              data_samples: List[SelfSupDataSample],
              **kwargs) -> Dict[str, torch.Tensor]:
-        """The weighted instance and jigsaw losses.
-
-        Args:
-            inputs (list[Tensor]): Query crops, key crops and jigsaw
-                mosaics, ``(N, C, H, W)`` each.
-            data_samples (list[SelfSupDataSample]): Unused.
-
-        Returns:
-            dict[str, Tensor]: ``loss_inst`` and ``loss_jig``, weighted.
-        """
+        """``loss_inst`` and ``loss_jig``, weighted, of the query crops,
+        key crops and jigsaw mosaics ``inputs``."""
         if len(inputs) != 3:
             raise ValueError(
                 f'{type(self).__name__} takes 3 views (query, key, jigsaw), '

@@ -1,12 +1,10 @@
 """``ResLayerWithExtraNorm``: the C4 res5 RoI head with a norm on its output.
 
-Credit: MoCo's detectron2 benchmark (``Res5ROIHeadsExtraNorm`` in
-facebookresearch/moco ``detection/train_net.py``) appends a norm after res5
-so that the box predictor sees normalised self-supervised features; here
-mmdet's ``ResLayer`` shared head is subclassed the same way. mmselfsup 1.0's
-``ResLayerExtraNorm`` (hence the other name) reuses res5's ``norm_cfg``, so
-with ``norm_eval=True`` its extra norm keeps its initial statistics forever;
-this one has its own config and always trains its statistics.
+Credit: MoCo's detectron2 benchmark (``Res5ROIHeadsExtraNorm``,
+facebookresearch/moco ``detection/train_net.py``). Unlike mmselfsup 1.0's
+``ResLayerExtraNorm``, which reuses res5's ``norm_cfg`` and so, with
+``norm_eval=True``, never updates its statistics, the extra norm has its own
+config and always trains.
 """
 from typing import Optional
 
@@ -20,9 +18,8 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 @MODELS.register_module()
 class ResLayerWithExtraNorm(ResLayer):
-    """mmdet's res5 shared head followed by an extra norm layer, trained
-    with batch statistics even when ``norm_eval=True`` freezes res5's own
-    (as MoCo: FrozenBN res5, SyncBN extra norm).
+    """mmdet's res5 shared head and an extra norm, trained with batch
+    statistics even when ``norm_eval=True`` freezes res5's (as MoCo).
 
     Args:
         depth (int): ResNet depth (18, 34, 50, ...).

@@ -1,13 +1,10 @@
-"""``VerifiedPretrained``: mmengine's ``Pretrained`` that cannot fail
+"""``VerifiedPretrained``: mmengine's ``Pretrained`` init that cannot fail
 silently.
 
-mmengine's ``PretrainedInit`` loads with ``strict=False``: a checkpoint whose
-keys carry another prefix loads nothing and the detector trains from scratch
-without a word. This initializer loads through mmengine's
-``CheckpointLoader`` (local files: the weights-only
-``custom_modules.compat.checkpoint`` loader), logs a key report and raises
-:class:`~custom_modules.transfer.TransferError` unless every weight of the
-module transfers. The checkpoint's ``meta`` stays on the module as
+mmengine's ``PretrainedInit`` loads with ``strict=False``, so a checkpoint
+whose keys carry another prefix loads nothing without a word. This one logs
+a key report and raises ``TransferError`` unless every weight of the module
+transfers; the checkpoint's ``meta`` stays on the module as
 ``transfer_info`` for ``TransferCheckHook``::
 
     init_cfg=dict(type='VerifiedPretrained', checkpoint='swav.pth',
@@ -28,9 +25,8 @@ from ..transfer import (TransferError, extract_state_dict, match_state_dict,
 def fingerprint(module: nn.Module,
                 keys: Iterable[str],
                 num: int = 8) -> Dict[str, float]:
-    """Sums of ``num`` loaded tensors spread over ``keys``, which
-    ``TransferCheckHook`` compares before training to catch a later
-    initializer overwriting the transferred weights."""
+    """Sums of ``num`` loaded tensors spread over ``keys``, for
+    ``TransferCheckHook`` to catch a later init overwriting them."""
     keys = [k for k in keys if not k.endswith('num_batches_tracked')]
     if not keys:
         return {}
@@ -45,8 +41,8 @@ class VerifiedPretrainedInit:
     """Load a sub-module's weights from a checkpoint and verify the keys.
 
     Args:
-        checkpoint (str, optional): Checkpoint file (local path or any
-            mmengine scheme). None raises with the option to set.
+        checkpoint (str, optional): Checkpoint file (any mmengine scheme).
+            Required: None raises.
         prefix (str): Prefix of the module's keys in the file; ``''`` uses
             every key. Defaults to ``'backbone.'``.
         map_location (str): As for ``torch.load``. Defaults to ``'cpu'``.
@@ -86,36 +82,28 @@ class VerifiedPretrainedInit:
             level=logging.INFO)
         verify_report(report, self.checkpoint, self.prefix, file_state,
                       self.allow_missing)
+        loaded = {k: file_state[self.prefix + k] for k in report.matched}
         module_state = module.state_dict()
-        wrong_dtype = [
-            (k, file_state[self.prefix + k].dtype) for k in report.matched
-            if module_state[k].is_floating_point() and not getattr(
-                file_state[self.prefix + k], 'is_floating_point',
-                lambda: False)()
-        ]
+        wrong_dtype = [(k, v.dtype) for k, v in loaded.items()
+                       if module_state[k].is_floating_point() and not getattr(
+                           v, 'is_floating_point', lambda: False)()]
         if wrong_dtype:
             key, dtype = wrong_dtype[0]
             raise TransferError(
                 f'{self.checkpoint}: {len(wrong_dtype)} weights are not '
                 f'floating point (first: {self.prefix}{key} is {dtype}); '
                 'the file does not hold trained weights for this backbone.')
-        module.load_state_dict(
-            {k: file_state[self.prefix + k]
-             for k in report.matched},
-            strict=False)
-        meta = ckpt.get('meta') if isinstance(ckpt, dict) else None
-        # A plain attribute (not a buffer): read by TransferCheckHook.
+        module.load_state_dict(loaded, strict=False)
         module.transfer_info = dict(
             checkpoint=self.checkpoint,
             prefix=self.prefix,
-            meta=meta,
+            meta=ckpt.get('meta') if isinstance(ckpt, dict) else None,
             matched=len(report.matched),
             missing=list(report.missing),
             unexpected=list(report.unexpected),
             fingerprint=fingerprint(module, report.matched))
         if hasattr(module, '_params_init_info'):
-            update_init_info(module, init_info=self._get_init_info())
-
-    def _get_init_info(self) -> str:
-        return (f'{type(self).__name__}: load {self.prefix}* from '
+            update_init_info(
+                module,
+                init_info=f'{type(self).__name__}: load {self.prefix}* from '
                 f'{self.checkpoint} (verified)')

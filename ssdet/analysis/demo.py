@@ -14,7 +14,6 @@ the test of both on the held-out test split. Here:
   gap over seeds; the paired bootstrap interval of the gap; the machine)
   and the plots under ``plots/``.
 """
-import importlib.util
 import json
 import math
 import os
@@ -142,19 +141,15 @@ def by_seed(runs: Sequence[Run]) -> List[SeedRuns]:
 
 # ------------------------------------------------------------------ report
 def gap_interval(ann_file: str, preds_random: str,
-                 preds_swav: str) -> Optional[dict]:
+                 preds_swav: str) -> dict:
     """The paired bootstrap interval of the AP and AP50 gap (SwAV minus
-    random init) over the test images, or None while
-    ``ssdet.analysis.bootstrap`` does not exist.
+    random init) over the test images.
 
     Returns:
-        dict, optional: ``{'AP': {'a', 'b', 'gap', 'low', 'high'}, 'AP50':
-        {...}}`` in percent (``a``: random init, ``b``: SwAV).
+        dict: ``{'AP': {'a', 'b', 'gap', 'low', 'high'}, 'AP50': {...}}`` in
+        percent (``a``: random init, ``b``: SwAV).
     """
-    # The one call site of the paired bootstrap.
-    if importlib.util.find_spec('ssdet.analysis.bootstrap') is None:
-        return None
-    from .bootstrap import paired_bootstrap
+    from .bootstrap import paired_bootstrap  # pycocotools: only when needed
     return paired_bootstrap(ann_file, preds_random, preds_swav)
 
 
@@ -273,14 +268,9 @@ def _seed_section(seed: SeedRuns, plot_dir: str, work_dir: str,
             osp.join(seed.test[b].work_dir, PREDICTIONS_FILE)
             for b in BACKBONES
         ])
-    if interval is None:
-        bootstrap = ('Paired bootstrap interval of the gap: not computed '
-                     '(`ssdet.analysis.bootstrap` is not available).')
-    else:
-        gaps = ', '.join(f'{k} gap {_signed(v["gap"])} [{_signed(v["low"])}'
-                         f', {_signed(v["high"])}]'
-                         for k, v in interval.items())
-        bootstrap = f'Paired bootstrap over the test images (95 %): {gaps}.'
+    gaps = ', '.join(f'{k} gap {_signed(v["gap"])} [{_signed(v["low"])}'
+                     f', {_signed(v["high"])}]' for k, v in interval.items())
+    bootstrap = f'Paired bootstrap over the test images (95 %): {gaps}.'
     figures = '\n'.join(f'![{title}]({osp.relpath(path, work_dir)})'
                         for title, path in make_plots(seed, raw, plot_dir))
     table = markdown_table(rows, ('backbone', ) + COLUMNS)

@@ -1,35 +1,12 @@
 """Fixtures of the real-data tests: the 75 KITTI frames of
 ``../shared/fixtures/kitti_75`` (``kitti75_root``, tests/conftest.py) as a
 writable KITTI root, an unlabeled pool and converted annotations; the tools
-run as subprocesses."""
+run as subprocesses (``run_tool``, tests/conftest.py)."""
 import os
 import os.path as osp
-import subprocess
-import sys
-from typing import Callable, Tuple
+from typing import Callable
 
 import pytest
-
-
-@pytest.fixture(scope='session')
-def run_tool(repo_root) -> Callable[..., Tuple[int, str]]:
-    """``run_tool('train.py', *args)``: a script under ``tools/`` in a
-    subprocess from the repository root, with one OpenMP thread (two were
-    several times slower per step on 2 shared cores, docs/benchmarks.md);
-    returns the exit code and the output (stdout, then stderr)."""
-
-    def run(tool, *args, timeout=900):
-        cmd = [sys.executable, osp.join(repo_root, 'tools', *tool.split('/'))]
-        proc = subprocess.run(
-            cmd + [str(a) for a in args],
-            cwd=repo_root,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            env=dict(os.environ, OMP_NUM_THREADS='1'))
-        return proc.returncode, proc.stdout + proc.stderr
-
-    return run
 
 
 def link_kitti(src_root: str, dst_root: str) -> str:
@@ -73,6 +50,19 @@ def truncate_copy(src: str, dst: str, fraction: float = 0.5) -> None:
 def truncate() -> Callable[..., None]:
     """:func:`truncate_copy`, for the tests."""
     return truncate_copy
+
+
+@pytest.fixture(scope='session')
+def train_losses() -> Callable[..., list]:
+    """``train_losses(work_dir)``: the ``loss`` of every logged training
+    iteration of a run, read with the toolkit's ``scalars.json`` reader."""
+    from ssdet.analysis.logs import load_log
+
+    def losses(work_dir) -> list:
+        return [r['loss'] for r in load_log(str(work_dir)).train
+                if 'loss' in r]
+
+    return losses
 
 
 @pytest.fixture(scope='session')

@@ -4,7 +4,6 @@ pipeline) trained a few iterations on the CPU with tools/train.py, then
 tools/test.py prints both KITTI tables and mmdet's COCO numbers."""
 import json
 import math
-import os
 import os.path as osp
 import re
 from collections import Counter
@@ -36,19 +35,8 @@ def table_rows(out, title):
     return rows
 
 
-def train_losses(work_dir):
-    (path, ) = [
-        osp.join(work_dir, d, 'vis_data', 'scalars.json')
-        for d in sorted(os.listdir(work_dir))
-        if osp.isfile(osp.join(work_dir, d, 'vis_data', 'scalars.json'))
-    ]
-    with open(path) as f:
-        records = [json.loads(line) for line in f if line.strip()]
-    return [r['loss'] for r in records if 'loss' in r and 'iter' in r]
-
-
-def test_tiny_recipe_on_real_frames(run_tool, kitti75_root, r18_torchvision,
-                                    tmp_path):
+def test_tiny_recipe_on_real_frames(run_tool, train_losses, kitti75_root,
+                                    r18_torchvision, tmp_path):
     from ssdet.checkpoints import convert as convert_weights
     from ssdet.data.kitti import convert
     ann_dir = str(tmp_path / 'annotations')

@@ -2,10 +2,7 @@
 (multi-crop) and InfoMin/MoCo configs train a few iterations through
 tools/train.py on the 75 KITTI frames as an unlabeled pool, which also
 holds a truncated copy of one frame (a logged, counted skip)."""
-import json
 import math
-import os
-import os.path as osp
 import re
 
 import pytest
@@ -21,19 +18,6 @@ BATCH = 16  # both configs'
 # 76 files, 4 full batches an epoch (the last partial batch is dropped; the
 # truncated file's place is taken by another draw)
 ITERS_PER_EPOCH = 76 // BATCH
-
-
-def train_losses(work_dir):
-    """The ``loss`` of every logged training iteration, from the run's
-    ``scalars.json`` (``log_processor.window_size=1``: unsmoothed)."""
-    (path, ) = [
-        osp.join(work_dir, d, 'vis_data', 'scalars.json')
-        for d in sorted(os.listdir(work_dir))
-        if osp.isfile(osp.join(work_dir, d, 'vis_data', 'scalars.json'))
-    ]
-    with open(path) as f:
-        records = [json.loads(line) for line in f if line.strip()]
-    return [r['loss'] for r in records if 'loss' in r and 'iter' in r]
 
 
 def pool_options(pool, epochs):
@@ -56,7 +40,8 @@ def assert_truncated_frame_skipped(out, epochs):
             'since the start', out), out[-3000:]
 
 
-def test_swav_multicrop_on_photographs(run_tool, kitti75_pool, tmp_path):
+def test_swav_multicrop_on_photographs(run_tool, train_losses, kitti75_pool,
+                                       tmp_path):
     work = tmp_path / 'swav'
     epochs = 3
     # the config's queue (128 embeddings = 8 batches, from epoch 1) and
@@ -90,8 +75,8 @@ def test_swav_multicrop_on_photographs(run_tool, kitti75_pool, tmp_path):
     assert ((norms - 1).abs() < 1e-3).all()
 
 
-def test_moco_on_photographs(run_tool, kitti75_pool, r18_torchvision,
-                             tmp_path):
+def test_moco_on_photographs(run_tool, train_losses, kitti75_pool,
+                             r18_torchvision, tmp_path):
     from ssdet.checkpoints import convert
     moco_init = str(tmp_path / 'r18_moco.pth')
     convert(

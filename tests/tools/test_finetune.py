@@ -3,8 +3,6 @@ from a (tiny) SwAV checkpoint and from scratch, one shrunken epoch each."""
 import glob
 import os.path as osp
 import re
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -44,39 +42,14 @@ def save_swav_checkpoint(path):
     torch.save(dict(meta=meta, state_dict=model.state_dict()), path)
 
 
-def shrink(data_root):
-    """--cfg-options for a tiny CPU run on the generated set."""
-    root = data_root.rstrip('/') + '/'
-    opts = ['train_cfg.max_epochs=1', 'randomness.seed=0']
-    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        opts += [
-            f'{loader}.dataset.data_root={root}', f'{loader}.num_workers=0',
-            f'{loader}.persistent_workers=False', f'{loader}.batch_size=4'
-        ]
-    for evaluator in ('val_evaluator', 'test_evaluator'):
-        opts.append(f'{evaluator}.ann_file={root}annotations/val.json')
-    return opts
-
-
-def run(repo_root, tool, *args):
-    proc = subprocess.run(
-        [sys.executable,
-         osp.join(repo_root, 'tools', tool), *args],
-        cwd=repo_root,
-        capture_output=True,
-        text=True,
-        timeout=900)
-    return proc.returncode, proc.stdout + proc.stderr
-
-
-def train_and_test(repo_root, config, work_dir, options):
-    rc, out = run(repo_root, 'train.py', config, '--work-dir', work_dir,
-                  '--cfg-options', *options)
+def train_and_test(run_tool, config, work_dir, options):
+    rc, out = run_tool('train.py', config, '--work-dir', work_dir,
+                       '--cfg-options', *options)
     assert rc == 0, out[-4000:]
     ckpts = glob.glob(osp.join(work_dir, 'epoch_1.pth'))
     assert ckpts, out[-2000:]
-    rc, test_out = run(repo_root, 'test.py', config, ckpts[0], '--work-dir',
-                       work_dir, '--cfg-options', *options)
+    rc, test_out = run_tool('test.py', config, ckpts[0], '--work-dir',
+                            work_dir, '--cfg-options', *options)
     assert rc == 0, test_out[-4000:]
     for metric in ('coco/bbox_mAP:', 'coco/bbox_mAP_50:', 'coco/bbox_mAP_75:',
                    'coco/bbox_mAP_s:', 'coco/bbox_mAP_m:', 'coco/bbox_mAP_l:'):
@@ -85,13 +58,14 @@ def train_and_test(repo_root, config, work_dir, options):
     return out
 
 
-def test_finetune_from_swav(repo_root, synthetic_root, tmp_path):
+def test_finetune_from_swav(run_tool, synthetic_options, synthetic_root,
+                            tmp_path):
     ckpt = str(tmp_path / 'swav_r18.pth')
     save_swav_checkpoint(ckpt)
-    options = shrink(synthetic_root) + [
+    options = synthetic_options(synthetic_root) + [
         f'model.backbone.init_cfg.checkpoint={ckpt}'
     ]
-    out = train_and_test(repo_root,
+    out = train_and_test(run_tool,
                          'configs/demo/faster-rcnn_r18_fpn_synthetic_swav.py',
                          str(tmp_path / 'swav'), options)
     assert 'VerifiedPretrained: ResNet <- ' in out
@@ -101,14 +75,17 @@ def test_finetune_from_swav(repo_root, synthetic_root, tmp_path):
     assert 'optimizer param groups:' in out
 
 
-def test_finetune_from_scratch(repo_root, synthetic_root, tmp_path):
-    out = train_and_test(repo_root,
+def test_finetune_from_scratch(run_tool, synthetic_options, synthetic_root,
+                               tmp_path):
+    out = train_and_test(run_tool,
                          'configs/demo/faster-rcnn_r18_fpn_synthetic.py',
-                         str(tmp_path / 'scratch'), shrink(synthetic_root))
+                         str(tmp_path / 'scratch'),
+                         synthetic_options(synthetic_root))
     assert 'VerifiedPretrained' not in out
 
 
-def test_wrong_prefix_stops_training(repo_root, synthetic_root, tmp_path):
+def test_wrong_prefix_stops_training(run_tool, synthetic_options,
+                                     synthetic_root, tmp_path):
     ckpt = str(tmp_path / 'swav_r18.pth')
     save_swav_checkpoint(ckpt)
     state = torch.load(ckpt, weights_only=True)['state_dict']
@@ -120,11 +97,11 @@ def test_wrong_prefix_stops_training(repo_root, synthetic_root, tmp_path):
                 for k, v in state.items()
             }
         }, bad)
-    rc, out = run(repo_root, 'train.py',
-                  'configs/demo/faster-rcnn_r18_fpn_synthetic_swav.py',
-                  '--work-dir', str(tmp_path / 'bad'), '--cfg-options',
-                  *shrink(synthetic_root),
-                  f'model.backbone.init_cfg.checkpoint={bad}')
+    rc, out = run_tool('train.py',
+                       'configs/demo/faster-rcnn_r18_fpn_synthetic_swav.py',
+                       '--work-dir', str(tmp_path / 'bad'), '--cfg-options',
+                       *synthetic_options(synthetic_root),
+                       f'model.backbone.init_cfg.checkpoint={bad}')
     assert rc != 0
     assert 'TransferError: moco.pth: no weight was loaded' in out
     assert '--src-format moco' in out

@@ -5,8 +5,6 @@ training with load_from -> convert.py (mmdet) -> Faster R-CNN fine-tuning
 import math
 import os.path as osp
 import re
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -22,17 +20,6 @@ QUEUE = 32  # keys of 2 batches: fewer than the 48 images of the pool
 EPOCHS = 100  # 3 iterations each: 300 iterations
 
 
-def run(repo_root, tool, *args):
-    cmd = [sys.executable, osp.join(repo_root, 'tools', *tool.split('/'))]
-    proc = subprocess.run(
-        cmd + list(args),
-        cwd=repo_root,
-        capture_output=True,
-        text=True,
-        timeout=900)
-    return proc.returncode, proc.stdout + proc.stderr
-
-
 def losses(log):
     return [
         float(v)
@@ -40,25 +27,16 @@ def losses(log):
     ]
 
 
-def detector_options(data_root, ckpt):
+def detector_options(synthetic_options, data_root, ckpt):
     """--cfg-options for one short fine-tuning epoch on the generated set
     (no validation: tools/test.py evaluates)."""
-    root = data_root.rstrip('/') + '/'
-    opts = [
-        'train_cfg.max_epochs=1', 'train_cfg.val_begin=2', 'randomness.seed=0',
-        f'model.backbone.init_cfg.checkpoint={ckpt}'
+    return synthetic_options(data_root) + [
+        'train_cfg.val_begin=2', f'model.backbone.init_cfg.checkpoint={ckpt}'
     ]
-    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        opts += [
-            f'{loader}.dataset.data_root={root}', f'{loader}.num_workers=0',
-            f'{loader}.persistent_workers=False', f'{loader}.batch_size=4'
-        ]
-    for evaluator in ('val_evaluator', 'test_evaluator'):
-        opts.append(f'{evaluator}.ann_file={root}annotations/val.json')
-    return opts
 
 
-def test_infomin_retraining_route(repo_root, synthetic_root, tmp_path):
+def test_infomin_retraining_route(run_tool, synthetic_options, synthetic_root,
+                                  tmp_path):
     import torchvision
 
     # 1. torchvision weights, a bare state dict
@@ -68,9 +46,9 @@ def test_infomin_retraining_route(repo_root, synthetic_root, tmp_path):
 
     # 2. -> both encoders of mmselfsup's MoCo
     moco_init = str(tmp_path / 'r18_moco.pth')
-    rc, out = run(repo_root, 'model_converters/convert.py', '--src-format',
-                  'torchvision', '--target', 'mmselfsup-moco', source,
-                  moco_init)
+    rc, out = run_tool('model_converters/convert.py', '--src-format',
+                       'torchvision', '--target', 'mmselfsup-moco', source,
+                       moco_init)
     assert rc == 0, out[-3000:]
     init_state = torch.load(moco_init, weights_only=True)['state_dict']
     # a fresh queue: the file must not bring one
@@ -85,16 +63,16 @@ def test_infomin_retraining_route(repo_root, synthetic_root, tmp_path):
     per_epoch = num_images // BATCH
     iters = EPOCHS * per_epoch
     last = f'epoch_{EPOCHS}.pth'
-    rc, out = run(repo_root, 'train.py', TINY_MOCO, '--work-dir', work,
-                  '--cfg-options', f'load_from={moco_init}',
-                  f'train_dataloader.dataset.data_root={images}',
-                  'train_dataloader.num_workers=0',
-                  'train_dataloader.persistent_workers=False',
-                  f'model.queue_len={QUEUE}', f'train_cfg.max_epochs={EPOCHS}',
-                  f'param_scheduler.0.T_max={EPOCHS}',
-                  f'param_scheduler.0.end={EPOCHS}',
-                  f'default_hooks.checkpoint.interval={EPOCHS}',
-                  'default_hooks.logger.interval=1', 'randomness.seed=0')
+    rc, out = run_tool(
+        'train.py', TINY_MOCO, '--work-dir', work, '--cfg-options',
+        f'load_from={moco_init}',
+        f'train_dataloader.dataset.data_root={images}',
+        'train_dataloader.num_workers=0',
+        'train_dataloader.persistent_workers=False',
+        f'model.queue_len={QUEUE}', f'train_cfg.max_epochs={EPOCHS}',
+        f'param_scheduler.0.T_max={EPOCHS}', f'param_scheduler.0.end={EPOCHS}',
+        f'default_hooks.checkpoint.interval={EPOCHS}',
+        'default_hooks.logger.interval=1', 'randomness.seed=0')
     assert rc == 0, out[-4000:]
     assert f'Load checkpoint from {moco_init}' in out
     # starts at epoch 0 (mmengine pads the epoch number to the width of 100)
@@ -127,9 +105,9 @@ def test_infomin_retraining_route(repo_root, synthetic_root, tmp_path):
 
     # 4. extract the online backbone for mmdet
     backbone = str(tmp_path / 'r18_mmdet.pth')
-    rc, out = run(repo_root, 'model_converters/convert.py', '--src-format',
-                  'mmselfsup', '--target', 'mmdet',
-                  osp.join(work, last), backbone)
+    rc, out = run_tool('model_converters/convert.py',
+                       '--src-format', 'mmselfsup', '--target', 'mmdet',
+                       osp.join(work, last), backbone)
     assert rc == 0, out[-3000:]
     extracted = torch.load(backbone, weights_only=True)['state_dict']
     assert torch.equal(extracted['backbone.layer4.1.conv2.weight'],
@@ -137,17 +115,17 @@ def test_infomin_retraining_route(repo_root, synthetic_root, tmp_path):
 
     # 5. fine-tune Faster R-CNN and evaluate
     det_work = str(tmp_path / 'det')
-    options = detector_options(synthetic_root, backbone)
-    rc, out = run(repo_root, 'train.py', DETECTOR, '--work-dir', det_work,
-                  '--cfg-options', *options)
+    options = detector_options(synthetic_options, synthetic_root, backbone)
+    rc, out = run_tool('train.py', DETECTOR, '--work-dir', det_work,
+                       '--cfg-options', *options)
     assert rc == 0, out[-4000:]
     assert re.search(r'VerifiedPretrained: ResNet <- .*missing 0', out)
     assert 'TransferCheckHook: fine-tuning agrees with the pretraining' in out
     # after 6 iterations no score passes mmdet's 0.05: keep every box so
     # that the COCO evaluation has detections to score
-    rc, out = run(repo_root, 'test.py', DETECTOR,
-                  osp.join(det_work, 'epoch_1.pth'), '--work-dir', det_work,
-                  '--cfg-options', *options, 'model.test_cfg.rcnn.score_thr=0')
+    rc, out = run_tool('test.py', DETECTOR, osp.join(det_work, 'epoch_1.pth'),
+                       '--work-dir', det_work, '--cfg-options', *options,
+                       'model.test_cfg.rcnn.score_thr=0')
     assert rc == 0, out[-4000:]
     found = re.search(r'coco/bbox_mAP: (-?[\d.]+)', out)
     assert found, out[-3000:]

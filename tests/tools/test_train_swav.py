@@ -1,8 +1,6 @@
 """End to end: tools/train.py on the tiny SwAV config, then --resume."""
 import os.path as osp
 import re
-import subprocess
-import sys
 
 import cv2
 import numpy as np
@@ -25,10 +23,9 @@ def _images(root, num=16):
         f.write(buf.tobytes()[:300])
 
 
-def _train(repo_root, work_dir, data_root, *extra):
+def _train(run_tool, work_dir, data_root, *extra):
     cmd = [
-        sys.executable,
-        osp.join(repo_root, 'tools', 'train.py'), CONFIG, '--work-dir',
+        CONFIG, '--work-dir',
         str(work_dir), *extra, '--cfg-options',
         f'train_dataloader.dataset.data_root={data_root}',
         'train_dataloader.batch_size=4', 'train_dataloader.num_workers=0',
@@ -41,27 +38,18 @@ def _train(repo_root, work_dir, data_root, *extra):
         cmd.append('train_cfg.max_epochs=3')
     else:
         cmd.append('train_cfg.max_epochs=2')
-    proc = subprocess.run(
-        cmd,
-        cwd=repo_root,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={
-            **__import__('os').environ, 'OMP_NUM_THREADS': '1'
-        })
-    log = proc.stdout + proc.stderr
-    assert proc.returncode == 0, log[-3000:]
+    rc, log = run_tool('train.py', *cmd, timeout=300)
+    assert rc == 0, log[-3000:]
     return log
 
 
 @pytest.mark.slow
-def test_train_then_resume(repo_root, tmp_path):
+def test_train_then_resume(run_tool, tmp_path):
     data = tmp_path / 'unlabeled'
     data.mkdir()
     _images(str(data))
     work = tmp_path / 'work'
-    log = _train(repo_root, work, data)
+    log = _train(run_tool, work, data)
 
     # The unreadable image: named in a warning, counted at each epoch end.
     assert 'skipping unreadable image' in log and 'zzz_truncated.jpg' in log
@@ -84,7 +72,7 @@ def test_train_then_resume(repo_root, tmp_path):
     assert tuple(state['queues'].shape) == (1, 2, 8, 128)
     assert state['queues'].abs().sum() > 0
 
-    log = _train(repo_root, work, data, '--resume', str(work / 'epoch_2.pth'))
+    log = _train(run_tool, work, data, '--resume', str(work / 'epoch_2.pth'))
     assert 'SwAV queue restored from the checkpoint' in log
     assert 'resumed epoch: 2, iter: 8' in log
     assert osp.isfile(work / 'epoch_3.pth')

@@ -1,6 +1,5 @@
-"""Hooks, one a file, registered into the registry of the scope that uses
-them (mmselfsup for pretraining, mmdet for fine-tuning, mmengine's root for
-both)."""
+"""Hooks, one a file, registered in the scope that uses them (mmselfsup,
+mmdet, or mmengine's root for both)."""
 from .effective_batch_lr_hook import EffectiveBatchLrHook
 from .epoch_seed_hook import EpochSeedHook
 from .non_finite_loss_hook import NonFiniteLossHook

@@ -1,26 +1,16 @@
 """``NonFiniteLossHook``: stop at the first non-finite loss, before it is
-checkpointed.
-
-A NaN or infinite loss poisons the weights at the next optimizer step;
-mmengine trains on (``loss: nan``), ``CheckpointHook`` saves the poisoned
-weights and ``last_checkpoint`` points at them, so ``--resume`` restarts
-from garbage. This hook runs first among the ``after_train_iter`` hooks and
-raises :class:`FloatingPointError` naming the iteration, the terms and the
-last good checkpoint; the ranks agree through one small all-reduce. Idea as
-detectron2's check in ``SimpleTrainer._write_metrics``. Registered in
-mmengine's root ``HOOKS``, so mmdet and mmselfsup configs both find it.
-"""
+checkpointed (docs/troubleshooting.md). Idea from detectron2's check in
+``SimpleTrainer._write_metrics``."""
 import math
 from typing import Dict, Optional, Sequence
 
 import torch
-from mmengine.dist import all_reduce, get_world_size
+from mmengine.dist import get_world_size
 from mmengine.hooks import Hook
+from mmengine.hooks.hook import DATA_BATCH
 from mmengine.registry import HOOKS
 
-from .utils import model_device
-
-DATA_BATCH = Optional[Sequence[dict]]
+from .utils import all_reduce_scalar
 
 
 def non_finite_terms(outputs: Optional[dict],
@@ -34,17 +24,16 @@ def non_finite_terms(outputs: Optional[dict],
 
     Returns:
         dict: ``{name: value}`` of the non-finite entries, in output order
-        (the first value of a tensor that is not finite everywhere).
+        (the first non-finite value of a tensor).
     """
     bad: Dict[str, float] = {}
     for name, value in (outputs or {}).items():
-        if keys is not None and name not in keys:
-            continue
-        if keys is None and 'loss' not in name:
+        wanted = name in keys if keys is not None else 'loss' in name
+        if not wanted:
             continue
         if torch.is_tensor(value):
             finite = torch.isfinite(value.detach())
-            if not bool(finite.all()):
+            if not finite.all():
                 bad[name] = float(value.detach()[~finite].flatten()[0])
         elif isinstance(value, (int, float)) and not math.isfinite(value):
             bad[name] = float(value)
@@ -53,12 +42,12 @@ def non_finite_terms(outputs: Optional[dict],
 
 @HOOKS.register_module()
 class NonFiniteLossHook(Hook):
-    """Raise :class:`FloatingPointError` at the first non-finite loss.
+    """Raise :class:`FloatingPointError` at the first non-finite loss, first
+    among the ``after_train_iter`` hooks, on every rank.
 
     Args:
         keys (Sequence[str], optional): Outputs to check; None checks every
-            output whose name contains ``'loss'`` (``loss``, ``loss_cls``,
-            ``loss_rpn_bbox``, ...). Defaults to None.
+            output whose name contains ``'loss'``. Defaults to None.
     """
 
     priority = 'HIGHEST'
@@ -71,11 +60,9 @@ class NonFiniteLossHook(Hook):
                          outputs: Optional[dict] = None) -> None:
         """Check ``outputs``; raise if a loss term is not finite."""
         bad = non_finite_terms(outputs, self.keys)
-        if get_world_size() > 1:
-            flag = torch.tensor([float(bool(bad))],
-                                device=model_device(runner.model))
-            all_reduce(flag, op='sum')
-            if not bad and flag.item() > 0:
+        if get_world_size() > 1:  # a collective: every rank takes part
+            anywhere = all_reduce_scalar(bool(bad), runner.model, op='sum')
+            if not bad and anywhere > 0:
                 bad = {'(on another rank)': float('nan')}
         if not bad:
             return

@@ -7,12 +7,11 @@ from mmselfsup.registry import HOOKS
 @HOOKS.register_module()
 class RequireLoadFromHook(Hook):
     """Stop before training when neither ``load_from`` nor ``--resume`` is
-    set: without them, a config that continues training (the InfoMin
-    retraining) would silently train from random weights.
+    set (e.g. the InfoMin retraining would train from random weights).
 
     Args:
-        hint (str): What to pass, shown in the error. Defaults to a generic
-            ``--cfg-options load_from=...`` hint.
+        hint (str): What to pass, shown in the error. Defaults to
+            ``'pass --cfg-options load_from=CHECKPOINT'``.
     """
 
     priority = 'VERY_HIGH'

@@ -1,13 +1,11 @@
 """``SkippedImagesReportHook``: how many unreadable images were skipped."""
 from typing import List
 
-import torch
-from mmengine.dist import all_reduce
 from mmengine.hooks import Hook
 from mmselfsup.registry import HOOKS
 
 from ...datasets.transforms import find_skipping_loaders
-from .utils import model_device, unwrap_model
+from .utils import all_reduce_scalar
 
 
 @HOOKS.register_module()
@@ -22,10 +20,6 @@ class SkippedImagesReportHook(Hook):
         self.total = 0
         self.per_epoch: List[int] = []
 
-    def _local_count(self, runner) -> int:
-        loaders = find_skipping_loaders(runner.train_dataloader.dataset)
-        return sum(loader.num_skipped for loader in loaders)
-
     def before_run(self, runner) -> None:
         if not find_skipping_loaders(runner.train_dataloader.dataset):
             runner.logger.warning(
@@ -33,11 +27,12 @@ class SkippedImagesReportHook(Hook):
                 'LoadImageFromFileOrSkip, so no skipped image is counted')
 
     def after_train_epoch(self, runner) -> None:
-        count = torch.tensor([self._local_count(runner)],
-                             dtype=torch.float64,
-                             device=model_device(unwrap_model(runner.model)))
-        all_reduce(count, op='sum')
-        total = int(count.item())
+        loaders = find_skipping_loaders(runner.train_dataloader.dataset)
+        total = int(
+            all_reduce_scalar(
+                sum(loader.num_skipped for loader in loaders),
+                runner.model,
+                op='sum'))
         epoch_count, self.total = total - self.total, total
         self.per_epoch.append(epoch_count)
         log = runner.logger.warning if epoch_count else runner.logger.info

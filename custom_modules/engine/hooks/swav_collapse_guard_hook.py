@@ -1,13 +1,12 @@
 """``SwAVCollapseGuardHook``: notice when the SwAV loss sits at ``ln(K)``."""
 import math
-from typing import List, Optional, Sequence
+from typing import List, Optional
 
 from mmengine.hooks import Hook
+from mmengine.hooks.hook import DATA_BATCH
 from mmselfsup.registry import HOOKS
 
-from .utils import get_swav_loss, mean_across_ranks, model_device, unwrap_model
-
-DATA_BATCH = Optional[Sequence[dict]]
+from .utils import all_reduce_scalar, get_swav_loss
 
 
 class SwAVCollapseError(RuntimeError):
@@ -16,14 +15,8 @@ class SwAVCollapseError(RuntimeError):
 
 @HOOKS.register_module()
 class SwAVCollapseGuardHook(Hook):
-    """Detect a SwAV collapse: the loss stuck at ``ln(K)``.
-
-    With uniform Sinkhorn codes every image is assigned equally to all ``K``
-    prototypes, the swapped-prediction loss equals ``ln(K)`` and the backbone
-    stops learning. When, after ``warmup_iters``, the loss (mean over ranks)
-    stays within ``tolerance * ln(K)`` of ``ln(K)`` for ``patience``
-    iterations, an error naming the known remedies is logged; with
-    ``stop=True`` :class:`SwAVCollapseError` ends the run on every rank.
+    """Detect a SwAV collapse: the loss (mean over ranks) stuck at ``ln(K)``,
+    the loss of uniform Sinkhorn codes, for ``patience`` iterations.
 
     Args:
         warmup_iters (int): Iterations before the guard watches (the loss
@@ -31,8 +24,8 @@ class SwAVCollapseGuardHook(Hook):
         patience (int): Consecutive iterations in the band. Defaults to 500.
         tolerance (float): Half-width of the band as a fraction of ln(K).
             Defaults to 0.01.
-        stop (bool): Raise :class:`SwAVCollapseError` on collapse. Defaults
-            to False.
+        stop (bool): Raise :class:`SwAVCollapseError` on collapse (on every
+            rank); else only log an error. Defaults to False.
         num_prototypes (int, optional): ``K``; None reads the model's
             prototypes. Defaults to None.
         loss_key (str): Output of ``train_step`` to watch. Defaults to
@@ -58,8 +51,7 @@ class SwAVCollapseGuardHook(Hook):
         self.loss_key = loss_key
         self.count = 0
         self.reported = False
-        #: Iterations at which a collapse was reported.
-        self.collapses: List[int] = []
+        self.collapses: List[int] = []  # iterations of reported collapses
 
     def before_run(self, runner) -> None:
         if self.num_prototypes is None:
@@ -72,8 +64,8 @@ class SwAVCollapseGuardHook(Hook):
                          outputs: Optional[dict] = None) -> None:
         if runner.iter < self.warmup_iters:
             return
-        value = mean_across_ranks(
-            outputs, self.loss_key, model_device(unwrap_model(runner.model)))
+        value = all_reduce_scalar(
+            (outputs or {}).get(self.loss_key, math.nan), runner.model)
         if abs(value - self.ln_k) <= self.tolerance * self.ln_k:
             self.count += 1
         else:

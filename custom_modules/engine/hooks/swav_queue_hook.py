@@ -1,15 +1,10 @@
 """``SwAVQueueHook``: start, feed and checkpoint the SwAV queue.
 
-`SwAV <https://arxiv.org/abs/2006.09882>`_ keeps a queue of recent
-embeddings so that the Sinkhorn-Knopp assignments of a small batch see enough
-samples. The semantics follow mmselfsup's ``SwAVHook`` / ``SwAVLoss`` and
-facebookresearch/swav's ``main_swav.py``; this hook is device- and
-wrapper-agnostic, can start the queue adaptively and keeps it in the
-checkpoint (``checkpoint['swav_queue']``, all ranks gathered at each epoch
-end and before each iteration-based checkpoint) rather than in per-rank
-side files: ``--resume epoch_40.pth`` restores the queue of epoch 40, a
-copied checkpoint resumes fully, and nothing goes stale when
-``max_keep_ckpts`` prunes.
+`SwAV <https://arxiv.org/abs/2006.09882>`_ keeps a queue of recent embeddings
+so that the Sinkhorn-Knopp assignments of a small batch see enough samples.
+Semantics of mmselfsup's ``SwAVHook`` and facebookresearch/swav's
+``main_swav.py``, but device- and wrapper-agnostic, with an adaptive start,
+and the queue kept in the checkpoint (configs/swav/README.md).
 """
 import math
 from typing import Dict, Optional, Sequence
@@ -17,11 +12,11 @@ from typing import Dict, Optional, Sequence
 import torch
 from mmengine.dist import all_gather, get_rank, get_world_size
 from mmengine.hooks import CheckpointHook, Hook
+from mmengine.hooks.hook import DATA_BATCH
 from mmselfsup.registry import HOOKS
 
-from .utils import get_swav_loss, mean_across_ranks, model_device, unwrap_model
-
-DATA_BATCH = Optional[Sequence[dict]]
+from .utils import (all_reduce_scalar, get_swav_loss, model_device,
+                    unwrap_model)
 
 #: Key of the queue state in an mmengine checkpoint.
 CHECKPOINT_KEY = 'swav_queue'
@@ -31,32 +26,26 @@ CHECKPOINT_KEY = 'swav_queue'
 class SwAVQueueHook(Hook):
     """Start, feed and checkpoint the SwAV queue; freeze the prototypes.
 
-    mmselfsup's ``SwAVHook`` semantics: each rank holds ``queue_length /
-    world_size`` embeddings per assignment crop, ``SwAVLoss`` pushes each
-    batch and uses the queue once full, ``use_queue`` is reset each epoch.
-    The queue starts at epoch ``epoch_queue_starts`` (0-based, as
-    facebookresearch/swav) or, with ``adaptive_loss_ratio``, once the loss
-    (mean over ranks) has stayed below ``adaptive_loss_ratio * ln(K)`` for
-    ``adaptive_patience`` iterations (a queue started near ``ln(K)`` can
-    throw the loss back there), whichever comes first. ``--resume`` restores
-    it, redistributed when the number of processes changes.
+    Each rank holds ``queue_length / world_size`` embeddings per assignment
+    crop, ``SwAVLoss`` pushes each batch and uses the queue once full, and
+    ``use_queue`` is reset each epoch. The queue starts at
+    ``epoch_queue_starts`` or adaptively, whichever comes first.
 
     Args:
-        queue_length (int): Global queue length, summed over ranks, trimmed
-            to a multiple of the global batch (per-GPU batch x world size);
-            0 disables the queue. Defaults to 3840.
-        epoch_queue_starts (int, optional): Epoch at which the queue starts;
-            None to start adaptively only. Defaults to 30.
-        adaptive_loss_ratio (float, optional): Start once the loss is below
-            this fraction of ``ln(K)``; None disables the adaptive start.
-            Defaults to None.
+        queue_length (int): Global queue length, trimmed to a multiple of
+            the global batch (per-GPU batch x world size); 0 disables the
+            queue. Defaults to 3840.
+        epoch_queue_starts (int, optional): 0-based epoch at which the queue
+            starts; None to start adaptively only. Defaults to 30.
+        adaptive_loss_ratio (float, optional): Start once the loss (mean
+            over ranks) is below this fraction of ``ln(K)``; None disables
+            the adaptive start. Defaults to None.
         adaptive_patience (int): Consecutive iterations below the threshold
             before the adaptive start. Defaults to 100.
         batch_size (int, optional): Per-GPU batch size; None reads the train
             dataloader's. Defaults to None.
         crops_for_assign (Sequence[int], optional): Checked against the
-            loss's ``crops_for_assign``; None takes the loss's. Defaults to
-            None.
+            loss's; None takes the loss's. Defaults to None.
         feat_dim (int, optional): Checked against the prototypes' input
             size; None takes it from there. Defaults to None.
         frozen_layers_cfg (dict, optional): ``{name: iters}``: parameters
@@ -101,8 +90,7 @@ class SwAVQueueHook(Hook):
         self.loss_key = loss_key
 
         self.queue: Optional[torch.Tensor] = None
-        #: Iteration at which the queue started; None before.
-        self.started_iter: Optional[int] = None
+        self.started_iter: Optional[int] = None  # None before the start
         self.adaptive_count = 0
         self.per_rank_length = 0
         self.num_prototypes = 0
@@ -113,9 +101,7 @@ class SwAVQueueHook(Hook):
     def before_run(self, runner) -> None:
         """Read sizes from the model and dataloader; trim the length."""
         loss = get_swav_loss(runner.model)
-        weight = loss.prototypes.weight
-        self.num_prototypes, feat_dim = int(weight.shape[0]), int(
-            weight.shape[1])
+        self.num_prototypes, feat_dim = loss.prototypes.weight.shape
         if self.feat_dim is not None and self.feat_dim != feat_dim:
             raise ValueError(f'SwAVQueueHook feat_dim={self.feat_dim} but '
                              f'the prototypes take {feat_dim} features')
@@ -128,18 +114,19 @@ class SwAVQueueHook(Hook):
                 f'but the loss uses {crops}')
         self.crops_for_assign = crops
 
-        batch_size = self.batch_size or runner.train_dataloader.batch_size
-        if not batch_size:
+        self.batch_size = self.batch_size or runner.train_dataloader.batch_size
+        if not self.batch_size:
             raise ValueError('SwAVQueueHook: the train dataloader has no '
                              'batch_size; pass batch_size (per GPU)')
         world_size = get_world_size()
-        global_batch = batch_size * world_size
+        global_batch = self.batch_size * world_size
         length = self.queue_length - self.queue_length % global_batch
         if self.queue_length and not length:
             raise ValueError(
                 f'queue_length={self.queue_length} is shorter than the '
-                f'global batch {global_batch} ({batch_size} x {world_size} '
-                'processes); make it a multiple of the global batch')
+                f'global batch {global_batch} ({self.batch_size} x '
+                f'{world_size} processes); make it a multiple of the global '
+                'batch')
         if length != self.queue_length:
             runner.logger.warning(
                 f'SwAV queue_length {self.queue_length} trimmed to {length}, '
@@ -159,56 +146,47 @@ class SwAVQueueHook(Hook):
                 f'per rank), starts {" or ".join(start)}')
 
     def _start_queue(self, runner, started_iter: int, why: str) -> None:
-        device = model_device(unwrap_model(runner.model))
-        self.queue = torch.zeros(
-            len(self.crops_for_assign),
-            self.per_rank_length,
-            self.feat_dim,
-            device=device)
+        shape = (len(self.crops_for_assign), self.per_rank_length,
+                 self.feat_dim)
+        self.queue = torch.zeros(shape, device=model_device(runner.model))
         if self.started_iter is None:
             self.started_iter = started_iter
-        fill = self.per_rank_length // (
-            self.batch_size or runner.train_dataloader.batch_size)
         runner.logger.info(
             f'SwAV queue started {why} (epoch {runner.epoch}, iter '
-            f'{started_iter}); it is used once full, after {fill} '
-            'iterations')
+            f'{started_iter}); it is used once full, after '
+            f'{self.per_rank_length // self.batch_size} iterations')
 
-    def _queue_due(self, runner) -> bool:
-        if not self.queue_length or self.queue is not None:
-            return False
-        if self.started_iter is not None:
-            return True
-        return (self.epoch_queue_starts is not None
-                and runner.epoch >= self.epoch_queue_starts)
+    def _attach_queue(self, runner) -> None:
+        loss = get_swav_loss(runner.model)
+        loss.queue, loss.use_queue = self.queue, False
 
     def before_train_epoch(self, runner) -> None:
         """Start the queue if due; reset ``use_queue`` as SwAV does."""
-        if self._queue_due(runner):
-            why = ('again after resuming' if self.started_iter is not None else
-                   f'at epoch {self.epoch_queue_starts}')
-            self._start_queue(runner, runner.iter, why)
-        loss = get_swav_loss(runner.model)
-        loss.queue = self.queue
-        loss.use_queue = False
+        if self.queue_length and self.queue is None:
+            if self.started_iter is not None:
+                self._start_queue(runner, runner.iter, 'again after resuming')
+            elif (self.epoch_queue_starts is not None
+                  and runner.epoch >= self.epoch_queue_starts):
+                self._start_queue(runner, runner.iter,
+                                  f'at epoch {self.epoch_queue_starts}')
+        self._attach_queue(runner)
 
     def before_train_iter(self, runner, batch_idx: int,
                           data_batch: DATA_BATCH = None) -> None:
         """Freeze or unfreeze the layers of ``frozen_layers_cfg``."""
-        if not self.frozen_layers_cfg:
-            return
-        model = unwrap_model(runner.model)
         for layer, frozen_iters in self.frozen_layers_cfg.items():
             frozen = runner.iter < frozen_iters
             if self._frozen[layer] is frozen:
                 continue
-            names = [n for n, _ in model.named_parameters() if layer in n]
-            if not names:
+            params = [
+                p for n, p in unwrap_model(runner.model).named_parameters()
+                if layer in n
+            ]
+            if not params:
                 raise ValueError(f'frozen_layers_cfg: no parameter name '
                                  f'contains "{layer}"')
-            for name, param in model.named_parameters():
-                if layer in name:
-                    param.requires_grad = not frozen
+            for param in params:
+                param.requires_grad = not frozen
             if self._frozen[layer] is not None or not frozen:
                 runner.logger.info(
                     f'SwAV: "{layer}" {"frozen" if frozen else "trainable"} '
@@ -221,9 +199,8 @@ class SwAVQueueHook(Hook):
         """Adaptive start; gather the queues if a checkpoint follows."""
         if (self.adaptive_loss_ratio is not None and self.queue_length
                 and self.queue is None):
-            value = mean_across_ranks(
-                outputs, self.loss_key,
-                model_device(unwrap_model(runner.model)))
+            value = all_reduce_scalar(
+                (outputs or {}).get(self.loss_key, math.nan), runner.model)
             threshold = self.adaptive_loss_ratio * math.log(
                 self.num_prototypes)
             self.adaptive_count = (
@@ -233,9 +210,7 @@ class SwAVQueueHook(Hook):
                     runner, runner.iter + 1,
                     f'adaptively (loss < {threshold:.4f} for '
                     f'{self.adaptive_patience} iterations)')
-                loss = get_swav_loss(runner.model)
-                loss.queue = self.queue
-                loss.use_queue = False
+                self._attach_queue(runner)
         if self._iter_checkpoint_due(runner):
             self._gather(runner, runner.iter + 1)
 
@@ -245,26 +220,22 @@ class SwAVQueueHook(Hook):
 
     @staticmethod
     def _iter_checkpoint_due(runner) -> bool:
-        for hook in runner.hooks:
-            if not isinstance(hook, CheckpointHook) or hook.by_epoch:
-                continue
-            if hook.every_n_train_iters(runner, hook.interval,
-                                        hook.save_begin):
-                return True
-            if hook.save_last and hook.is_last_train_iter(runner):
-                return True
-        return False
+        return any(
+            isinstance(h, CheckpointHook) and not h.by_epoch and (
+                h.every_n_train_iters(runner, h.interval, h.save_begin) or (
+                    h.save_last and h.is_last_train_iter(runner)))
+            for h in runner.hooks)
 
     def _gather(self, runner, done_iters: int) -> None:
         """All-gather the per-rank queues (a collective on every rank)."""
         loss = get_swav_loss(runner.model)
         self.queue = loss.queue if loss.queue is not None else self.queue
-        if self.queue is None:
-            self._gathered = None
-            return
-        queues = all_gather(self.queue.detach().contiguous())
-        self._gathered = dict(
-            iter=done_iters, queues=torch.stack([q.cpu() for q in queues]))
+        self._gathered = None
+        if self.queue is not None:
+            queues = all_gather(self.queue.detach().contiguous())
+            self._gathered = dict(
+                iter=done_iters,
+                queues=torch.stack([q.cpu() for q in queues]))
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         """Store the queue state (runs on rank 0 only)."""
@@ -300,8 +271,8 @@ class SwAVQueueHook(Hook):
         mine = self._my_queue(runner, queues)
         if mine is None:
             return
-        device = model_device(unwrap_model(runner.model))
-        self.queue = mine.to(device=device, dtype=torch.float32).clone()
+        self.queue = mine.to(
+            device=model_device(runner.model), dtype=torch.float32).clone()
         get_swav_loss(runner.model).queue = self.queue
         runner.logger.info(
             f'SwAV queue restored from the checkpoint ({tuple(mine.shape)} '
@@ -309,23 +280,23 @@ class SwAVQueueHook(Hook):
 
     def _my_queue(self, runner,
                   queues: torch.Tensor) -> Optional[torch.Tensor]:
+        """This rank's part of the saved (processes, crops, length, dim)
+        queues, redistributed when the number of processes changed."""
         world, rank = get_world_size(), get_rank()
         crops, length, dim = (len(self.crops_for_assign), self.per_rank_length,
                               self.feat_dim)
-        saved_world = queues.shape[0]
-        if tuple(queues.shape) == (world, crops, length, dim):
-            return queues[rank]
-        if (queues.dim() == 4 and tuple(queues.shape[1:2]) == (crops, )
-                and queues.shape[3] == dim
-                and saved_world * queues.shape[2] == world * length):
-            runner.logger.info(
-                f'SwAV queue redistributed from {saved_world} to {world} '
-                'processes')
-            flat = queues.transpose(0, 1).reshape(crops, -1, dim)
-            return flat[:, rank * length:(rank + 1) * length]
-        runner.logger.warning(
-            f'SwAV queue in the checkpoint has shape {tuple(queues.shape)} '
-            f'(processes, crops, length, dim) but this run needs '
-            f'({world}, {crops}, {length}, {dim}); starting from an empty '
-            'queue, which refills before it is used')
-        return None
+        if (queues.dim() != 4 or queues.shape[1] != crops
+                or queues.shape[3] != dim
+                or queues.shape[0] * queues.shape[2] != world * length):
+            runner.logger.warning(
+                f'SwAV queue in the checkpoint has shape '
+                f'{tuple(queues.shape)} (processes, crops, length, dim) but '
+                f'this run needs ({world}, {crops}, {length}, {dim}); '
+                'starting from an empty queue, which refills before it is '
+                'used')
+            return None
+        if queues.shape[0] != world:
+            runner.logger.info(f'SwAV queue redistributed from '
+                               f'{queues.shape[0]} to {world} processes')
+        flat = queues.transpose(0, 1).reshape(crops, -1, dim)
+        return flat[:, rank * length:(rank + 1) * length]

@@ -1,14 +1,8 @@
 """``TransferCheckHook``: fine-tune with the input and backbone that the
-backbone was pretrained with.
-
-Both fine-tuning reports this project reproduces fed BGR images to a backbone
-pretrained on RGB. Before the first iteration, the detector's data
-preprocessor (mean, std, channel order) and backbone (depth, norm family,
-stem) are compared with the pretraining recorded in the checkpoint
-(:class:`~custom_modules.conventions.PretrainConventions`), and the weights
-``VerifiedPretrained`` loaded are checked to be still in place.
-"""
-import logging
+backbone was pretrained with (both reports this project reproduces fed BGR
+images to a backbone pretrained on RGB)."""
+from functools import partial
+from logging import INFO, WARNING
 
 from mmdet.registry import HOOKS
 from mmengine.hooks import Hook
@@ -19,10 +13,15 @@ from ...conventions import ConventionsError, PretrainConventions
 from ...transfer import TransferError
 from .utils import unwrap_model
 
+_log = partial(print_log, logger='current')
+
 
 @HOOKS.register_module()
 class TransferCheckHook(Hook):
-    """Check a transferred backbone against its pretraining before training.
+    """Before training, compare the data preprocessor (mean, std, channel
+    order) and backbone (depth, norm, stem) with the pretraining recorded in
+    the checkpoint (:class:`~custom_modules.conventions.PretrainConventions`),
+    and check that the weights ``VerifiedPretrained`` loaded are in place.
 
     Args:
         on_mismatch (str): ``'error'`` raises :class:`TransferError` on a
@@ -37,10 +36,8 @@ class TransferCheckHook(Hook):
 
     priority = 'VERY_HIGH'
 
-    def __init__(self,
-                 on_mismatch: str = 'error',
-                 require_pretrained: bool = False,
-                 check_weights: bool = True):
+    def __init__(self, on_mismatch: str = 'error',
+                 require_pretrained: bool = False, check_weights: bool = True):
         if on_mismatch not in ('error', 'warn'):
             raise ValueError(
                 f'on_mismatch must be "error" or "warn", got {on_mismatch!r}')
@@ -61,11 +58,8 @@ class TransferCheckHook(Hook):
                 raise TransferError(msg +
                                     '; set model.backbone.init_cfg=dict(type='
                                     '"VerifiedPretrained", checkpoint=PATH)')
-            print_log(
-                msg + ': no transfer check (training from scratch?)',
-                logger='current',
-                level=logging.WARNING
-                if kind == 'Pretrained' else logging.INFO)
+            _log(msg + ': no transfer check (training from scratch?)',
+                 level=WARNING if kind == 'Pretrained' else INFO)
             return
         ckpt = info['checkpoint']
         if self.check_weights:
@@ -78,23 +72,19 @@ class TransferCheckHook(Hook):
                 f'valid record ({e}); re-convert the weights with '
                 'tools/model_converters/convert.py') from e
         if pretrain is None:
-            print_log(
-                f'TransferCheckHook: {ckpt} records no pretraining config '
-                '(meta["pretrain_cfg"] or meta["cfg"]); channel order, '
-                'mean/std and stem are NOT checked. Add them with '
-                'tools/model_converters/convert.py.',
-                logger='current',
-                level=logging.WARNING)
+            _log(f'TransferCheckHook: {ckpt} records no pretraining config '
+                 '(meta["pretrain_cfg"] or meta["cfg"]); channel order, '
+                 'mean/std and stem are NOT checked. Add them with '
+                 'tools/model_converters/convert.py.',
+                 level=WARNING)
             return
         finetune = PretrainConventions.from_model(model)
         problems = pretrain.compare(finetune)
         if not problems:
             both = pretrain.to_dict().keys() & finetune.to_dict().keys()
             checked = sorted(both - {'basis', 'channel_order'})
-            print_log(
-                f'TransferCheckHook: fine-tuning agrees with the pretraining '
-                f'of {ckpt} ({", ".join(checked)})',
-                logger='current')
+            _log('TransferCheckHook: fine-tuning agrees with the pretraining '
+                 f'of {ckpt} ({", ".join(checked)})')
             return
         msg = (f'TransferCheckHook: {ckpt} was pretrained with other '
                'settings than this fine-tuning uses:\n  - ' +
@@ -104,7 +94,7 @@ class TransferCheckHook(Hook):
                'custom_hooks TransferCheckHook(on_mismatch="warn").')
         if self.on_mismatch == 'error':
             raise TransferError(msg)
-        print_log(msg, logger='current', level=logging.WARNING)
+        _log(msg, level=WARNING)
 
     @staticmethod
     def _check_weights(runner, backbone: nn.Module, info: dict) -> None:

@@ -1,7 +1,4 @@
-"""Helpers shared by the hooks: the model inside wrappers, its device, a
-value averaged over ranks, the SwAV loss of a model."""
-from typing import Optional
-
+"""Helpers shared by the hooks."""
 import torch
 from mmengine.dist import all_reduce
 from mmengine.model import is_model_wrapper
@@ -13,9 +10,22 @@ def unwrap_model(model: torch.nn.Module) -> torch.nn.Module:
 
 
 def model_device(model: torch.nn.Module) -> torch.device:
-    """The device of the model's first parameter (CPU if it has none)."""
-    param = next(model.parameters(), None)
+    """The device of the (possibly wrapped) model's first parameter, CPU if
+    it has none."""
+    param = next(unwrap_model(model).parameters(), None)
     return param.device if param is not None else torch.device('cpu')
+
+
+def all_reduce_scalar(value, model: torch.nn.Module, op='mean') -> float:
+    """Reduce a number over ranks on the model's device (CUDA for NCCL);
+    a collective on every rank."""
+    if torch.is_tensor(value):
+        value = value.detach()
+    tensor = torch.tensor([float(value)],
+                          dtype=torch.float64,
+                          device=model_device(model))
+    all_reduce(tensor, op=op)
+    return float(tensor.item())
 
 
 def get_swav_loss(model: torch.nn.Module) -> torch.nn.Module:
@@ -31,24 +41,3 @@ def get_swav_loss(model: torch.nn.Module) -> torch.nn.Module:
             'SwAV hooks need a model whose head.loss is a SwAVLoss (with '
             f'`prototypes` and `queue`); got {type(unwrap_model(model))}')
     return loss
-
-
-def mean_across_ranks(outputs: Optional[dict], key: str,
-                      device: torch.device) -> float:
-    """The mean of ``outputs[key]`` over ranks (a collective on all ranks).
-
-    Args:
-        outputs (dict, optional): ``train_step`` outputs (log variables).
-        key (str): The loss to read.
-        device (torch.device): Device of the reduction (CUDA for NCCL).
-
-    Returns:
-        float: The mean, NaN where a rank has no such output.
-    """
-    value = float('nan')
-    if outputs is not None and key in outputs:
-        value = outputs[key]
-        value = float(value.detach() if torch.is_tensor(value) else value)
-    tensor = torch.tensor([value], dtype=torch.float64, device=device)
-    all_reduce(tensor, op='mean')
-    return float(tensor.item())

@@ -1,17 +1,9 @@
 """``TrainableOptimWrapperConstructor``: an optimizer constructor that
-leaves frozen parameters out.
-
-mmengine 0.10.7's ``DefaultOptimWrapperConstructor`` passes every parameter,
-frozen ones included, to the optimizer when no ``paramwise_cfg`` is given;
-with one, it logs a line per parameter and makes a group per tensor. This
-subclass always takes the ``paramwise_cfg`` path (which skips frozen
-parameters), merges tensors with equal settings into one group and logs the
-groups once as a table. The lr rules stay in ``paramwise_cfg.custom_keys``
-(``configs/_base_/schedules/lr-3-5-7.py``).
-"""
+leaves frozen parameters out (mmengine 0.10.7's default constructor keeps
+them when no ``paramwise_cfg`` is given) and logs the groups as one table.
+The lr rules stay in ``paramwise_cfg.custom_keys``."""
 import logging
-from contextlib import contextmanager
-from typing import Dict, Iterator, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
 from mmdet.registry import OPTIM_WRAPPER_CONSTRUCTORS
 from mmengine.logging import MMLogger, print_log
@@ -26,21 +18,13 @@ _QUIET = ('is skipped since its requires_grad', 'paramwise_options -- ')
 
 
 def merge_param_groups(groups: Sequence[dict]) -> List[dict]:
-    """Merge param groups whose settings (everything but ``params``) are
-    equal, keeping the order of first appearance.
-
-    Args:
-        groups (Sequence[dict]): Param groups, e.g. one per tensor.
-
-    Returns:
-        list[dict]: One group per distinct setting.
-    """
+    """Merge param groups whose settings (all but ``params``) are equal,
+    keeping the order of first appearance."""
     merged: Dict[str, dict] = {}
     for group in groups:
         options = {k: v for k, v in group.items() if k != 'params'}
         key = repr(sorted(options.items()))
-        if key not in merged:
-            merged[key] = dict(options, params=[])
+        merged.setdefault(key, dict(options, params=[]))
         merged[key]['params'].extend(group['params'])
     return list(merged.values())
 
@@ -62,30 +46,21 @@ def param_group_table(groups: Sequence[dict],
     """
     names = {id(p): n for n, p in model.named_parameters()}
     defaults = defaults or {}
-    rows = []
-    for i, group in enumerate(groups):
-        rows.append(
-            dict(
-                group=i,
-                num_params=len(group['params']),
-                lr=group.get('lr', defaults.get('lr')),
-                weight_decay=group.get('weight_decay',
-                                       defaults.get('weight_decay')),
-                names=sorted(names.get(id(p), '?') for p in group['params'])))
-    return rows
+    return [
+        dict(
+            group=i,
+            num_params=len(group['params']),
+            lr=group.get('lr', defaults.get('lr')),
+            weight_decay=group.get('weight_decay',
+                                   defaults.get('weight_decay')),
+            names=sorted(names.get(id(p), '?') for p in group['params']))
+        for i, group in enumerate(groups)
+    ]
 
 
 def format_table(rows: Sequence[dict], frozen: Sequence[str] = ()) -> str:
-    """Render :func:`param_group_table` rows (and the frozen names).
-
-    Args:
-        rows (Sequence[dict]): From :func:`param_group_table`.
-        frozen (Sequence[str]): Names of the frozen parameters. Defaults to
-            ().
-
-    Returns:
-        str: An ASCII table, one row a group.
-    """
+    """Render :func:`param_group_table` rows, and the names of the frozen
+    parameters, as an ASCII table."""
 
     def num(v):
         return '-' if v is None else f'{v:.2e}'
@@ -104,26 +79,11 @@ def format_table(rows: Sequence[dict], frozen: Sequence[str] = ()) -> str:
     return AsciiTable(table).table
 
 
-@contextmanager
-def _quiet_parent_logs() -> Iterator[None]:
-    logger = MMLogger.get_current_instance()
-
-    def keep(record: logging.LogRecord) -> bool:
-        return not any(q in str(record.getMessage()) for q in _QUIET)
-
-    logger.addFilter(keep)
-    try:
-        yield
-    finally:
-        logger.removeFilter(keep)
-
-
 @OPTIM_WRAPPER_CONSTRUCTORS.register_module()
 class TrainableOptimWrapperConstructor(DefaultOptimWrapperConstructor):
     """``DefaultOptimWrapperConstructor`` without frozen parameters.
 
-    Accepts the same ``paramwise_cfg`` as the parent (``custom_keys`` with
-    ``lr_mult``/``decay_mult``, ``norm_decay_mult``...). Parameters with
+    Accepts the parent's ``paramwise_cfg``. Parameters with
     ``requires_grad=False`` are never added, equal settings share one group,
     and the groups are logged once as a table.
     """
@@ -146,9 +106,17 @@ class TrainableOptimWrapperConstructor(DefaultOptimWrapperConstructor):
         if prefix:  # recursion of the parent
             super().add_params(params, module, prefix, is_dcn_module)
             return
+
+        def keep(record: logging.LogRecord) -> bool:
+            return not any(q in str(record.getMessage()) for q in _QUIET)
+
         groups: List[dict] = []
-        with _quiet_parent_logs():
+        logger = MMLogger.get_current_instance()
+        logger.addFilter(keep)
+        try:
             super().add_params(groups, module, prefix, is_dcn_module)
+        finally:
+            logger.removeFilter(keep)
         merged = merge_param_groups(groups)
         params.extend(merged)
         frozen = [

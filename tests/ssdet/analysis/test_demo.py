@@ -109,14 +109,14 @@ def test_report_per_seed_and_over_seeds(runs, tmp_path, monkeypatch):
         assert f'](plots/seed-{seed}/val_ap50.png)' in report
 
 
-def test_report_of_one_seed_without_the_bootstrap(runs, tmp_path,
-                                                  monkeypatch):
-    monkeypatch.setattr(demo.importlib.util, 'find_spec', lambda name: None)
+def test_report_of_one_seed(runs, tmp_path, monkeypatch):
+    monkeypatch.setattr(
+        demo, 'gap_interval', lambda *files: {
+            'AP50': dict(a=17.0, b=21.6, gap=4.6, low=-0.4, high=9.5)})
     work = str(tmp_path / 'work' / 'demo')
     seed0 = [r for r in runs if r.axis_value('seed').value == 0]
     report = demo.write_report(seed0, work)
     assert f'{tmp_path}/data, seed 0\n' in report
     assert '## Seed' not in report and '## Over' not in report
-    assert 'not computed (`ssdet.analysis.bootstrap` is not available)' \
-        in report
+    assert 'AP50 gap +4.6 [-0.4, +9.5]' in report
     assert osp.isfile(f'{work}/plots/val_ap50.png')
