@@ -14,8 +14,7 @@ import custom_modules  # noqa: F401
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
-KITTI_FIXTURE = osp.join(
-    osp.dirname(REPO_ROOT), 'shared', 'fixtures', 'kitti')
+KITTI_FIXTURE = osp.join(osp.dirname(REPO_ROOT), 'shared', 'fixtures', 'kitti')
 KITTI75_FIXTURE = osp.join(
     osp.dirname(REPO_ROOT), 'shared', 'fixtures', 'kitti_75')
 
@@ -76,14 +75,71 @@ def synthetic_options() -> Callable[..., List[str]]:
             opts += [
                 f'{loader}.dataset.data_root={root}',
                 f'{loader}.num_workers=0',
-                f'{loader}.persistent_workers=False',
-                f'{loader}.batch_size=4'
+                f'{loader}.persistent_workers=False', f'{loader}.batch_size=4'
             ]
         for evaluator in ('val_evaluator', 'test_evaluator'):
             opts.append(f'{evaluator}.ann_file={root}annotations/val.json')
         return opts
 
     return options
+
+
+@pytest.fixture(scope='session')
+def save_swav_checkpoint() -> Callable[..., dict]:
+    """``save_swav_checkpoint(path, meta_cfg=True, randomize=False)``: a
+    real mmselfsup SwAV (ResNet-18 backbone, SwAVNeck, SwAVHead with 8
+    prototypes) saved as mmengine saves it, ``{'meta': {'cfg': <config
+    text>, ...}, 'state_dict': ...}``; ``randomize`` draws every parameter
+    from U(-1, 1) so that loading is visible. Returns the state dict."""
+
+    def save(path: str,
+             meta_cfg: bool = True,
+             randomize: bool = False) -> dict:
+        import torch
+        from mmengine.config import Config
+        from mmselfsup.registry import MODELS
+        cfg = dict(
+            type='SwAV',
+            data_preprocessor=dict(
+                mean=[123.675, 116.28, 103.53],
+                std=[58.395, 57.12, 57.375],
+                bgr_to_rgb=True),
+            backbone=dict(
+                type='ResNet',
+                depth=18,
+                in_channels=3,
+                out_indices=[4],
+                norm_cfg=dict(type='BN'),
+                zero_init_residual=True),
+            neck=dict(
+                type='SwAVNeck',
+                in_channels=512,
+                hid_channels=32,
+                out_channels=16,
+                with_avg_pool=True),
+            head=dict(
+                type='SwAVHead',
+                loss=dict(
+                    type='SwAVLoss',
+                    feat_dim=16,
+                    num_prototypes=8,
+                    epsilon=0.05,
+                    temperature=0.1,
+                    num_crops=[2, 6])))
+        model = MODELS.build(dict(cfg, _scope_='mmselfsup'))
+        if randomize:
+            with torch.no_grad():
+                for p in model.parameters():
+                    p.uniform_(-1, 1)
+        state = model.state_dict()
+        meta = dict(epoch=1, iter=10)
+        if meta_cfg:
+            meta['cfg'] = Config(dict(model=cfg,
+                                      default_scope='mmselfsup')).pretty_text
+        torch.save(dict(meta=meta, state_dict=state), path)
+        return state
+
+    return save
 
 
 @pytest.fixture(scope='session')
@@ -107,19 +163,25 @@ def kitti75_root():
 
 
 @pytest.fixture(scope='session')
-def synthetic_root(tmp_path_factory):
+def synthetic_set(tmp_path_factory) -> Callable[..., str]:
+    """``synthetic_set(name, **sizes)``: a generated detection set (seed 0)
+    in a new temporary folder; ``sizes`` as
+    :func:`ssdet.data.synthetic.generate` takes them."""
+
+    def make(name: str, **sizes) -> str:
+        from ssdet.data.synthetic import generate
+        out = str(tmp_path_factory.mktemp(name))
+        generate(out, seed=0, **sizes)
+        return out
+
+    return make
+
+
+@pytest.fixture(scope='session')
+def synthetic_root(synthetic_set):
     """A small synthetic detection set (COCO JSON + unlabeled pool)."""
-    from ssdet.data.synthetic import generate
-    out = tmp_path_factory.mktemp('synthetic')
-    generate(
-        str(out),
-        seed=0,
-        num_unlabeled=48,
-        num_train=24,
-        num_val=8,
-        num_test=8,
-        size=(96, 128))
-    return str(out)
+    return synthetic_set('synthetic', num_unlabeled=48, num_train=24,
+                         num_val=8, num_test=8, size=(96, 128))
 
 
 def pytest_configure(config):

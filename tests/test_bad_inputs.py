@@ -444,12 +444,9 @@ def test_verified_pretrained_keys_match_nothing(tmp_path):
 
 
 @pytest.fixture(scope='module')
-def tiny_coco(tmp_path_factory):
-    from ssdet.data.synthetic import generate
-    out = str(tmp_path_factory.mktemp('bad_inputs_synthetic'))
-    generate(out, seed=0, num_unlabeled=0, num_train=4, num_val=2, num_test=0,
-             size=(64, 96))
-    return out
+def tiny_coco(synthetic_set):
+    return synthetic_set('bad_inputs_synthetic', num_unlabeled=0,
+                         num_train=4, num_val=2, num_test=0, size=(64, 96))
 
 
 @pytest.mark.slow

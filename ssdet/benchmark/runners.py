@@ -41,6 +41,12 @@ class BenchmarkError(RuntimeError):
     """A benchmark that cannot run as asked (message says why)."""
 
 
+def _alternate(args, fns, **kwargs):
+    """:func:`alternate` with the command line's iterations, warm-up and
+    windows."""
+    return alternate(fns, args.iters, args.warmup, args.windows, **kwargs)
+
+
 def default_config(pattern: str) -> str:
     """The first config (sorted) matching a default's glob pattern, relative
     to the working directory.
@@ -164,16 +170,14 @@ def run_train(args, work_dir: str) -> dict:
     memory = PeakMemory(args.device)
     with _progress(args.windows * len(benches), args.quiet,
                    args.command) as update:
-        series = alternate({role: b.step
-                            for role, b in benches.items()},
-                           args.iters,
-                           args.warmup,
-                           args.windows,
-                           items_per_call={role: batch_size
-                                           for role in benches},
-                           sync=_sync(args.device),
-                           memory=memory,
-                           progress=update)
+        series = _alternate(
+            args, {role: b.step
+                   for role, b in benches.items()},
+            items_per_call={role: batch_size
+                            for role in benches},
+            sync=_sync(args.device),
+            memory=memory,
+            progress=update)
     labels = {}
     for role, bench in benches.items():
         labels[role] = dict(
@@ -303,11 +307,9 @@ def run_pipeline(args, work_dir: str) -> dict:
         memory = PeakMemory('cpu')
         with _progress(args.windows * len(fns), args.quiet,
                        'pipeline') as update:
-            series = alternate(
+            series = _alternate(
+                args,
                 fns,
-                args.iters,
-                args.warmup,
-                args.windows,
                 items_per_call=items,
                 sync=_sync(args.device),
                 memory=memory,
@@ -351,11 +353,9 @@ def run_ops(args, work_dir: str) -> dict:
             grad = torch.enable_grad() if 'backward' in op else \
                 torch.no_grad()
             with grad:
-                series = alternate(
+                series = _alternate(
+                    args,
                     fns,
-                    args.iters,
-                    args.warmup,
-                    args.windows,
                     sync=_sync(args.device),
                     memory=memory,
                     progress=update)
@@ -385,11 +385,9 @@ def run_scaling(args, work_dir: str) -> dict:
         for name, by_scale in cases.items():
             fns = {f'{s}x': fn for s, (fn, _) in by_scale.items()}
             items = {f'{s}x': n for s, (_, n) in by_scale.items()}
-            series = alternate(
+            series = _alternate(
+                args,
                 fns,
-                args.iters,
-                args.warmup,
-                args.windows,
                 items_per_call=items,
                 memory=memory,
                 progress=update,

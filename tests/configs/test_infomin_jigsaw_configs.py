@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.registry import init_default_scope
 
 from custom_modules.compat.checkpoint import load_checkpoint_file
 from ssdet.checkpoints import convert
@@ -89,18 +88,8 @@ def test_tiny_jigsaw_is_small():
     assert crop['size'] == 48 and patches['patch_size'] == 12
 
 
-def test_recipe_pipeline_gives_three_views(tmp_path):
-    from mmselfsup.registry import DATASETS
-    from PIL import Image
-    rng = np.random.default_rng(0)
-    for i in range(2):
-        Image.fromarray(rng.integers(
-            0, 256, (300, 400, 3), dtype=np.uint8)).save(tmp_path / f'{i}.png')
-    cfg = Config.fromfile(JIGSAW)
-    init_default_scope('mmselfsup')
-    data = dict(cfg.train_dataloader.dataset)
-    data.update(data_root=str(tmp_path), ann_file='')
-    dataset = DATASETS.build(data)
+def test_recipe_pipeline_gives_three_views(selfsup_train_dataset):
+    dataset = selfsup_train_dataset(JIGSAW, 2, (300, 400))
     np.random.seed(0)
     out = dataset[0]
     assert [tuple(x.shape) for x in out['inputs']] == [(3, 224, 224),

@@ -165,20 +165,10 @@ def test_infomin_augmentation():
     assert gray['prob'] == 0.2
 
 
-def test_infomin_pipeline_runs_in_mmselfsup_scope(tmp_path):
+def test_infomin_pipeline_runs_in_mmselfsup_scope(selfsup_train_dataset):
     """The recipe's whole train pipeline, RandAugment (mmcls) included, on
     files."""
-    from mmselfsup.registry import DATASETS
-    from PIL import Image
-    rng = np.random.default_rng(0)
-    for i in range(3):
-        Image.fromarray(rng.integers(
-            0, 256, (48, 64, 3), dtype=np.uint8)).save(tmp_path / f'{i}.png')
-    cfg = Config.fromfile(R50_INFOMIN)
-    init_default_scope('mmselfsup')
-    data = dict(cfg.train_dataloader.dataset)
-    data.update(data_root=str(tmp_path), ann_file='')
-    dataset = DATASETS.build(data)
+    dataset = selfsup_train_dataset(R50_INFOMIN, 3)
     assert len(dataset) == 3
     randaug = dataset.pipeline.transforms[1].pipelines[0].transforms[4]
     assert type(randaug).__name__ == 'RandAugment'

@@ -6,40 +6,8 @@ import re
 
 import pytest
 import torch
-from mmengine.config import Config
 
 pytestmark = pytest.mark.slow
-
-RGB_PREPROCESSOR = dict(
-    mean=[123.675, 116.28, 103.53],
-    std=[58.395, 57.12, 57.375],
-    bgr_to_rgb=True)
-
-
-def save_swav_checkpoint(path):
-    """A real mmselfsup SwAV (ResNet-18) state dict with mmengine's meta."""
-    from mmselfsup.registry import MODELS as SELFSUP_MODELS
-    cfg = dict(
-        type='SwAV',
-        data_preprocessor=RGB_PREPROCESSOR,
-        backbone=dict(
-            type='ResNet',
-            depth=18,
-            out_indices=[4],
-            norm_cfg=dict(type='BN'),
-            zero_init_residual=True),
-        neck=dict(
-            type='SwAVNeck',
-            in_channels=512,
-            hid_channels=32,
-            out_channels=16,
-            with_avg_pool=True),
-        head=dict(
-            type='SwAVHead',
-            loss=dict(type='SwAVLoss', feat_dim=16, num_prototypes=8)))
-    model = SELFSUP_MODELS.build(dict(cfg, _scope_='mmselfsup'))
-    meta = dict(cfg=Config(dict(model=cfg)).pretty_text, epoch=1)
-    torch.save(dict(meta=meta, state_dict=model.state_dict()), path)
 
 
 def train_and_test(run_tool, config, work_dir, options):
@@ -58,8 +26,8 @@ def train_and_test(run_tool, config, work_dir, options):
     return out
 
 
-def test_finetune_from_swav(run_tool, synthetic_options, synthetic_root,
-                            tmp_path):
+def test_finetune_from_swav(run_tool, synthetic_options, save_swav_checkpoint,
+                            synthetic_root, tmp_path):
     ckpt = str(tmp_path / 'swav_r18.pth')
     save_swav_checkpoint(ckpt)
     options = synthetic_options(synthetic_root) + [
@@ -85,7 +53,8 @@ def test_finetune_from_scratch(run_tool, synthetic_options, synthetic_root,
 
 
 def test_wrong_prefix_stops_training(run_tool, synthetic_options,
-                                     synthetic_root, tmp_path):
+                                     save_swav_checkpoint, synthetic_root,
+                                     tmp_path):
     ckpt = str(tmp_path / 'swav_r18.pth')
     save_swav_checkpoint(ckpt)
     state = torch.load(ckpt, weights_only=True)['state_dict']

@@ -80,14 +80,11 @@ RECIPES = {'swav': _swav_config, 'faster_rcnn': _faster_rcnn_config}
 
 
 @pytest.fixture(scope='module')
-def tiny_data(tmp_path_factory):
-    from ssdet.data.synthetic import generate
-    out = str(tmp_path_factory.mktemp('kill_resume_data'))
+def tiny_data(synthetic_set):
     # 16 unlabeled images (4 SwAV iterations an epoch at batch 4) and 8
     # labeled ones (4 Faster R-CNN iterations at batch 2).
-    generate(out, seed=0, num_unlabeled=16, num_train=8, num_val=2, num_test=0,
-             size=(64, 96))
-    return out
+    return synthetic_set('kill_resume_data', num_unlabeled=16, num_train=8,
+                         num_val=2, num_test=0, size=(64, 96))
 
 
 def _write_config(repo_root, tmp_path, recipe, data_root):

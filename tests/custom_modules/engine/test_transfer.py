@@ -23,58 +23,13 @@ from custom_modules.transfer import TransferError, match_state_dict
 RGB_PREPROCESSOR = dict(
     mean=[123.675, 116.28, 103.53],
     std=[58.395, 57.12, 57.375],
-    bgr_to_rgb=True)
-
-
-def swav_model_cfg(depth: int = 18) -> dict:
-    return dict(
-        type='SwAV',
-        data_preprocessor=dict(RGB_PREPROCESSOR),
-        backbone=dict(
-            type='ResNet',
-            depth=depth,
-            in_channels=3,
-            out_indices=[4],
-            norm_cfg=dict(type='BN'),
-            zero_init_residual=True),
-        neck=dict(
-            type='SwAVNeck',
-            in_channels=512,
-            hid_channels=32,
-            out_channels=16,
-            with_avg_pool=True),
-        head=dict(
-            type='SwAVHead',
-            loss=dict(
-                type='SwAVLoss',
-                feat_dim=16,
-                num_prototypes=8,
-                epsilon=0.05,
-                temperature=0.1,
-                num_crops=[2, 6])))
-
-
-def save_swav_checkpoint(path: str, meta_cfg: bool = True) -> dict:
-    """A SwAV-like mmselfsup checkpoint; returns its state dict."""
-    from mmselfsup.registry import MODELS as SELFSUP_MODELS
-    cfg = swav_model_cfg()
-    model = SELFSUP_MODELS.build(dict(cfg, _scope_='mmselfsup'))
-    with torch.no_grad():  # non-default values, so loading is visible
-        for p in model.parameters():
-            p.uniform_(-1, 1)
-    state = model.state_dict()
-    meta = dict(epoch=1, iter=10)
-    if meta_cfg:
-        meta['cfg'] = Config(dict(model=cfg, default_scope='mmselfsup')) \
-            .pretty_text
-    torch.save(dict(meta=meta, state_dict=state), path)
-    return state
+    bgr_to_rgb=True)  # the data preprocessor of tests/conftest.py's SwAV
 
 
 @pytest.fixture(scope='module')
-def swav_ckpt(tmp_path_factory):
+def swav_ckpt(tmp_path_factory, save_swav_checkpoint):
     path = str(tmp_path_factory.mktemp('swav') / 'swav_r18.pth')
-    state = save_swav_checkpoint(path)
+    state = save_swav_checkpoint(path, randomize=True)
     return path, state
 
 
