@@ -79,18 +79,22 @@ def add_launch_arguments(parser: argparse.ArgumentParser,
 
 
 def config_for_launch(args: argparse.Namespace,
-                      training: bool = True) -> Optional[Config]:
+                      training: bool = True,
+                      checkpoint: Optional[str] = None) -> Optional[Config]:
     """The config of ``tools/train.py`` or ``tools/test.py`` made ready for
     ``args.launcher`` on this machine, or None after ``--preflight``.
 
     Loads ``args.config``, applies ``--work-dir`` and ``--cfg-options``,
     runs :func:`check_launch` and :func:`prepare_launch`; an unknown key, a
-    missing file or a config this machine cannot run ends the process with
-    one ``error:`` line (:func:`exit_with_error`).
+    missing file (the config, or ``checkpoint`` when given) or a config
+    this machine cannot run ends the process with one ``error:`` line
+    (:func:`exit_with_error`, once per machine).
     """
     from .config import ConfigKeyError, apply_cli_options, load_config
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     try:
+        if checkpoint is not None and not os.path.isfile(checkpoint):
+            raise FileNotFoundError(f'checkpoint {checkpoint} not found')
         cfg = load_config(args.config)
         cfg.launcher = args.launcher
         apply_cli_options(cfg, args.config, args.work_dir, args.cfg_options)

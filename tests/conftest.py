@@ -86,15 +86,13 @@ def synthetic_options() -> Callable[..., List[str]]:
 
 @pytest.fixture(scope='session')
 def save_swav_checkpoint() -> Callable[..., dict]:
-    """``save_swav_checkpoint(path, meta_cfg=True, randomize=False)``: a
+    """``save_swav_checkpoint(path, randomize=False)``: a
     real mmselfsup SwAV (ResNet-18 backbone, SwAVNeck, SwAVHead with 8
     prototypes) saved as mmengine saves it, ``{'meta': {'cfg': <config
     text>, ...}, 'state_dict': ...}``; ``randomize`` draws every parameter
     from U(-1, 1) so that loading is visible. Returns the state dict."""
 
-    def save(path: str,
-             meta_cfg: bool = True,
-             randomize: bool = False) -> dict:
+    def save(path: str, randomize: bool = False) -> dict:
         import torch
         from mmengine.config import Config
         from mmselfsup.registry import MODELS
@@ -132,10 +130,10 @@ def save_swav_checkpoint() -> Callable[..., dict]:
                 for p in model.parameters():
                     p.uniform_(-1, 1)
         state = model.state_dict()
-        meta = dict(epoch=1, iter=10)
-        if meta_cfg:
-            meta['cfg'] = Config(dict(model=cfg,
-                                      default_scope='mmselfsup')).pretty_text
+        meta = dict(
+            epoch=1,
+            iter=10,
+            cfg=Config(dict(model=cfg, default_scope='mmselfsup')).pretty_text)
         torch.save(dict(meta=meta, state_dict=state), path)
         return state
 

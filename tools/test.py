@@ -6,7 +6,6 @@ Example:
 """
 import argparse
 import json
-import os.path as osp
 import sys
 
 from mmengine.registry import RUNNERS
@@ -15,7 +14,7 @@ from mmengine.runner import Runner
 import custom_modules  # noqa: F401  (installs the compat layer first)
 from ssdet.io import atomic_write_text
 from ssdet.launch import (add_launch_arguments, config_for_launch,
-                          exit_with_error, finish_launch)
+                          finish_launch)
 
 
 def parse_args():
@@ -40,10 +39,7 @@ def parse_args():
 
 def main():
     args = parse_args()
-    if not osp.isfile(args.checkpoint):
-        exit_with_error(f'error: checkpoint {args.checkpoint} not found',
-                        args.launcher)
-    cfg = config_for_launch(args, training=False)
+    cfg = config_for_launch(args, training=False, checkpoint=args.checkpoint)
     if cfg is None:  # --preflight
         return
     cfg.load_from = args.checkpoint

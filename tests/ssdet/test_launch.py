@@ -253,3 +253,21 @@ def test_pytorch_launcher_on_cpu_uses_gloo(monkeypatch):
         assert wrapped.device_ids is None
     finally:
         dist.destroy_process_group()
+
+
+def test_config_for_launch_refuses_a_missing_checkpoint(repo_root, tmp_path,
+                                                        capsys):
+    from ssdet.launch import config_for_launch
+    args = argparse.Namespace(
+        config=f'{repo_root}/configs/demo/faster-rcnn_r18_fpn_synthetic.py',
+        launcher='none',
+        local_rank=0,
+        work_dir=None,
+        cfg_options=None,
+        preflight=False)
+    missing = tmp_path / 'missing.pth'
+    with pytest.raises(SystemExit) as info:
+        config_for_launch(args, training=False, checkpoint=str(missing))
+    assert info.value.code == 1
+    err = capsys.readouterr().err
+    assert err == f'error: checkpoint {missing} not found\n'
