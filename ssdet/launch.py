@@ -299,12 +299,22 @@ def prepare_launch(cfg: Config, launcher: str) -> None:
 
 
 def finish_launch() -> None:
-    """End the process group, if any, once the run is over: gloo's threads
-    stop before the interpreter exits (otherwise a CPU run can abort at
-    exit with "terminate called without an active exception")."""
+    """End the process group once the run is over and its runner is dropped.
+
+    All ranks meet first (rank 0 alone saves the last checkpoint; a rank
+    that closed its connections meanwhile can abort the other), then the
+    group ends and a collection frees what still holds it (mmengine's
+    runner and the DDP wrapper sit in reference cycles) while the
+    interpreter is alive: a gloo group destroyed at interpreter exit can
+    abort with "terminate called without an active exception".
+    """
+    import gc
+
     import torch.distributed as dist
     if dist.is_available() and dist.is_initialized():
+        dist.barrier()
         dist.destroy_process_group()
+    gc.collect()
 
 
 def _sync_bn_paths(node: Any, path: str) -> List[Tuple[str, str]]:

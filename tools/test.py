@@ -66,6 +66,7 @@ def main():
     metrics = runner.test()
     if args.metrics_out and runner.rank == 0:
         write_metrics(args.metrics_out, metrics, args.config, args.checkpoint)
+    del runner  # finish_launch frees what holds the process group
     finish_launch()
 
 

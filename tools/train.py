@@ -63,6 +63,7 @@ def main():
         # the work dir gets it too.
         runner.logger.error(f'{type(e).__name__}: {e}')
         sys.exit(f'error: {e}')
+    del runner  # finish_launch frees what holds the process group
     finish_launch()
 
 

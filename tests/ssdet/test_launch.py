@@ -271,3 +271,31 @@ def test_config_for_launch_refuses_a_missing_checkpoint(repo_root, tmp_path,
     assert info.value.code == 1
     err = capsys.readouterr().err
     assert err == f'error: checkpoint {missing} not found\n'
+
+
+def test_finish_launch_frees_what_holds_the_group():
+    """A DDP wrapper in a reference cycle (as mmengine's runner keeps it)
+    holds the gloo group: finish_launch ends the group and frees the
+    wrapper while the interpreter is alive."""
+    import gc
+    import weakref
+
+    import torch.distributed as dist
+    from torch.nn.parallel import DistributedDataParallel
+
+    from ssdet.launch import finish_launch
+    if dist.is_initialized():
+        pytest.skip('a process group is already running in this process')
+    dist.init_process_group(
+        'gloo', store=dist.HashStore(), rank=0, world_size=1)
+    ddp = DistributedDataParallel(torch.nn.Linear(2, 2))
+    ddp.cycle = [ddp]  # only the cycle collector frees it
+    alive = weakref.ref(ddp)
+    del ddp
+    gc.disable()
+    try:
+        finish_launch()
+        assert not dist.is_initialized()
+        assert alive() is None
+    finally:
+        gc.enable()
