@@ -222,14 +222,15 @@ def make_plots(seed: SeedRuns, metrics: Dict[str, dict],
                           title='SwAV pretraining loss (unlabeled pool)')))
     curves = {}
     for label, run in seed.finetune.items():
-        xs, ys = load_log(run.work_dir).series('coco/bbox_mAP_50', val=True)
-        curves[BACKBONES[label]] = (xs, [100 * y for y in ys])
-    plots.append(('val AP50',
+        curves[BACKBONES[label]] = load_log(run.work_dir).series(
+            'loss', x='iter')
+    plots.append(('fine-tuning loss',
                   plot_metric_curves(
                       curves,
-                      osp.join(out, 'val_ap50.png'),
-                      ylabel='AP50 (val)',
-                      title='Faster R-CNN fine-tuning: AP50 over epochs')))
+                      osp.join(out, 'finetune_loss.png'),
+                      ylabel='loss (train)',
+                      xlabel='iteration',
+                      title='Faster R-CNN fine-tuning: training loss')))
     per_class = {}
     for label, m in metrics.items():
         values = per_class_values(m, synthetic.CLASSES, 'coco/{}_precision')

@@ -228,7 +228,7 @@ def test_demo_smoke_run(load_tool, capsys, monkeypatch, repo_root,
     assert 'Paired bootstrap' in report
     assert '- CPU: ' in report and '- torch threads: ' in report
     assert 'mmdet 3.3.0' in report
-    for plot in ('swav_loss.png', 'val_ap50.png', 'per_class_ap.png'):
+    for plot in ('swav_loss.png', 'finetune_loss.png', 'per_class_ap.png'):
         assert osp.isfile(osp.join(work, 'plots', plot))
         assert f'](plots/{plot})' in report
     for backbone in ('random', 'swav'):

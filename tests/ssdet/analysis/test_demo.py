@@ -106,7 +106,7 @@ def test_report_per_seed_and_over_seeds(runs, tmp_path, monkeypatch):
         assert key in machine
     for seed in (0, 1):
         assert osp.isfile(f'{work}/plots/seed-{seed}/per_class_ap.png')
-        assert f'](plots/seed-{seed}/val_ap50.png)' in report
+        assert f'](plots/seed-{seed}/finetune_loss.png)' in report
 
 
 def test_report_of_one_seed(runs, tmp_path, monkeypatch):
@@ -119,4 +119,4 @@ def test_report_of_one_seed(runs, tmp_path, monkeypatch):
     assert f'{tmp_path}/data, seed 0\n' in report
     assert '## Seed' not in report and '## Over' not in report
     assert 'AP50 gap +4.6 [-0.4, +9.5]' in report
-    assert osp.isfile(f'{work}/plots/val_ap50.png')
+    assert osp.isfile(f'{work}/plots/finetune_loss.png')
