@@ -8,7 +8,7 @@ once per seed (its own data, split and training seed):
    seed S; an existing, current data folder is used as it is),
 2. SwAV pretraining of a ResNet-18 (half width) on the unlabeled pool,
 3. Faster R-CNN fine-tuning from that backbone and from random
-   initialisation with the same budget,
+   initialisation with the same budget, side by side (``--jobs 2``),
 4. test of both final checkpoints (none picked on val) on the held-out
    test split (the data and the schedules were tuned on val),
 
@@ -22,7 +22,6 @@ interrupted demo continues where it stopped; ``--force`` reruns every run
 after the data. Paths are relative to the repository root.
 """
 import argparse
-import functools
 import os
 import os.path as osp
 import sys
@@ -74,9 +73,10 @@ def parse_args(argv=None):
     parser.add_argument(
         '--jobs',
         type=int,
-        default=1,
-        help='runs at the same time (default: 1, as the reported numbers '
-        'and times were measured; parallel runs share the cores)')
+        default=2,
+        help='runs at the same time within a seed (default: 2, the two '
+        'fine-tunings side by side, then the two tests; each run keeps its '
+        'torch threads, so the numbers do not depend on it)')
     parser.add_argument(
         '--dry-run',
         action='store_true',
@@ -107,35 +107,53 @@ def check_data(runs, opts, dry_run):
                 adopt(run, opts)
 
 
+def executor(cmd, env, log_path) -> int:
+    """Run one of the demo's commands (:func:`subprocess_executor`), its
+    OpenMP threads waiting passively unless ``OMP_WAIT_POLICY`` is set: the
+    default spinning let the threads of one of two fine-tunings side by
+    side take the cores from the other (docs/demo/seeds.md, "Time"). The
+    policy changes no number."""
+    policy = os.environ.get('OMP_WAIT_POLICY', 'PASSIVE')
+    return subprocess_executor(
+        cmd,
+        dict(env, OMP_WAIT_POLICY=policy),
+        log_path,
+        show=lambda line: any(key in line for key in SHOWN))
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     os.chdir(ROOT)
     try:
         grid = load_demo_grid(args.seeds, args.data, args.work_dir)
-        # the whole demo of one seed, then of the next
         runs = sorted(expand(grid), key=lambda r: r.axis_value('seed').value)
         opts = SweepOptions(
             python=sys.executable, cfg_options=list(args.cfg_options))
         check_data(runs, opts, args.dry_run)
-        sweep = Sweep(
-            runs,
-            opts,
-            executor=functools.partial(
-                subprocess_executor,
-                show=lambda line: any(key in line for key in SHOWN)),
-            echo=lambda line: print(line, flush=True),
-            rerun_stale=args.rerun_stale or args.force,
-            force=[
-                r.key for r in runs if args.force and r.stage.name != 'data'
-            ],
-            jobs=args.jobs)
+        sweeps = [  # the whole demo of one seed, then of the next
+            Sweep([r for r in runs if r.axis_value('seed').value == seed],
+                  opts,
+                  executor=executor,
+                  echo=lambda line: print(line, flush=True),
+                  rerun_stale=args.rerun_stale or args.force,
+                  force=[
+                      r.key for r in runs
+                      if args.force and r.stage.name != 'data'
+                  ],
+                  jobs=args.jobs) for seed in args.seeds
+        ]
     except (GridError, SweepError, RunError) as e:
         print(f'error: {e}', file=sys.stderr)
         return 2
     if args.dry_run:
-        sweep.run(dry_run=True)
+        for sweep in sweeps:
+            sweep.run(dry_run=True)
         return 0
-    results = sweep.run()
+    results = []
+    for sweep in sweeps:
+        results += sweep.run()
+        if sweep.interrupted:
+            break
     print('\n' + summary_table(results))
     if exit_code(results):
         return exit_code(results)

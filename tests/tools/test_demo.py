@@ -244,3 +244,18 @@ def test_demo_smoke_run(load_tool, capsys, monkeypatch, repo_root,
     code, out = run_demo(load_tool, capsys, monkeypatch, repo_root, *args)
     assert code == 0, out[-4000:]
     assert out.count('done before, skipped') == 6
+
+
+def test_runs_side_by_side_with_passive_openmp_threads(load_tool,
+                                                       monkeypatch):
+    tool = load_tool('demo.py')
+    assert tool.parse_args([]).jobs == 2
+    calls = []
+    monkeypatch.setattr(tool, 'subprocess_executor',
+                        lambda cmd, env, log, show: calls.append(env) or 0)
+    monkeypatch.delenv('OMP_WAIT_POLICY', raising=False)
+    assert tool.executor(['true'], {'PYTHON': 'py'}, 'log') == 0
+    assert calls[-1] == {'PYTHON': 'py', 'OMP_WAIT_POLICY': 'PASSIVE'}
+    monkeypatch.setenv('OMP_WAIT_POLICY', 'ACTIVE')  # the user's is kept
+    tool.executor(['true'], {}, 'log')
+    assert calls[-1] == {'OMP_WAIT_POLICY': 'ACTIVE'}
