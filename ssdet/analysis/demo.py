@@ -14,6 +14,7 @@ the test of both on the held-out test split. Here:
   gap over seeds; the paired bootstrap interval of the gap; the machine)
   and the plots under ``plots/``.
 """
+import datetime
 import json
 import math
 import os
@@ -311,7 +312,29 @@ def _machine_section(runs: Sequence[Run]) -> str:
                      ('existing' if 'note' in
                       record else f'{record.get("seconds", 0):.0f} s'))
     lines.append(f'- run times: {"; ".join(times)}')
+    walls = [(seed.seed, wall_seconds(seed.runs)) for seed in by_seed(runs)]
+    if all(seconds is not None for _, seconds in walls):
+        lines.append('- wall time (first start to last end, runs side by '
+                     'side counted once): ' + '; '.join(
+                         f'seed {seed} {seconds:.0f} s ({seconds / 60:.1f} '
+                         'min)' for seed, seconds in walls))
     return '## Machine\n\n' + '\n'.join(lines) + '\n'
+
+
+def wall_seconds(runs: Sequence[Run]) -> Optional[float]:
+    """Seconds from the first start to the last end of ``runs`` (their
+    records' ``finished`` minus ``seconds``), leaving out runs without a
+    timed record (data that existed before); None when none has one."""
+    spans = []
+    for run in runs:
+        record = read_marker(run) or {}
+        if 'note' in record or 'finished' not in record:
+            continue
+        end = datetime.datetime.fromisoformat(record['finished'])
+        spans.append((end.timestamp() - record['seconds'], end.timestamp()))
+    if not spans:
+        return None
+    return max(e for _, e in spans) - min(b for b, _ in spans)
 
 
 def write_report(runs: Sequence[Run], work_dir: str) -> str:

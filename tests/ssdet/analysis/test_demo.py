@@ -120,3 +120,32 @@ def test_report_of_one_seed(runs, tmp_path, monkeypatch):
     assert '## Seed' not in report and '## Over' not in report
     assert 'AP50 gap +4.6 [-0.4, +9.5]' in report
     assert osp.isfile(f'{work}/plots/finetune_loss.png')
+
+
+def test_wall_time_counts_runs_side_by_side_once(runs, tmp_path,
+                                                 monkeypatch):
+    # (start, end) in seconds of seed 0's runs: the fine-tunings and the
+    # tests side by side; the data existed before (a record with a note)
+    spans = {'data': None, 'pretrain': (20, 700),
+             'finetune/seed-0_backbone-random': (700, 1300),
+             'finetune/seed-0_backbone-swav': (701, 1311),
+             'test/seed-0_backbone-random': (1311, 1360),
+             'test/seed-0_backbone-swav': (1311, 1358)}
+    seed0 = [r for r in runs if r.axis_value('seed').value == 0]
+    for run in seed0:
+        span = spans.get(run.key, spans.get(run.stage.name))
+        path = osp.join(run.work_dir, '.done')
+        record = json.load(open(path))
+        if span is None:
+            record['note'] = 'existing'
+        else:
+            record['seconds'] = span[1] - span[0]
+            record['finished'] = f'2026-01-01T00:{span[1] // 60:02d}:' \
+                f'{span[1] % 60:02d}'
+        json.dump(record, open(path, 'w'))
+    assert demo.wall_seconds(seed0) == 1340  # 1360 - 20, not the sum 2018
+    assert demo.wall_seconds(seed0[:1]) is None
+    monkeypatch.setattr(demo, 'gap_interval', lambda *files: {
+        'AP50': dict(a=17.0, b=21.6, gap=4.6, low=-0.4, high=9.5)})
+    report = demo.write_report(seed0, str(tmp_path / 'work' / 'demo'))
+    assert 'seed 0 1340 s (22.3 min)' in report
