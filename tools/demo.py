@@ -26,7 +26,8 @@ import os
 import os.path as osp
 import sys
 
-from ssdet.analysis.demo import load_demo_grid, stale_data, write_report
+from ssdet.analysis.demo import (by_seed, load_demo_grid, stale_data,
+                                 write_report)
 from ssdet.sweep import (GridError, Sweep, SweepError, SweepOptions, adopt,
                          exit_code, expand, run_state, summary_table)
 from ssdet.sweep.commands import RunError
@@ -111,8 +112,8 @@ def executor(cmd, env, log_path) -> int:
     """Run one of the demo's commands (:func:`subprocess_executor`), its
     OpenMP threads waiting passively unless ``OMP_WAIT_POLICY`` is set: the
     default spinning let the threads of one of two fine-tunings side by
-    side take the cores from the other (docs/demo/seeds.md, "Time"). The
-    policy changes no number."""
+    side take the cores from the other (docs/benchmarks.md, "The demo's
+    runs on 2 cores"). The policy changes no number."""
     policy = os.environ.get('OMP_WAIT_POLICY', 'PASSIVE')
     return subprocess_executor(
         cmd,
@@ -126,21 +127,21 @@ def main(argv=None) -> int:
     os.chdir(ROOT)
     try:
         grid = load_demo_grid(args.seeds, args.data, args.work_dir)
-        runs = sorted(expand(grid), key=lambda r: r.axis_value('seed').value)
+        runs = expand(grid)
         opts = SweepOptions(
             python=sys.executable, cfg_options=list(args.cfg_options))
         check_data(runs, opts, args.dry_run)
+        force = [
+            r.key for r in runs if args.force and r.stage.name != 'data'
+        ]
         sweeps = [  # the whole demo of one seed, then of the next
-            Sweep([r for r in runs if r.axis_value('seed').value == seed],
+            Sweep(seed.runs,
                   opts,
                   executor=executor,
                   echo=lambda line: print(line, flush=True),
                   rerun_stale=args.rerun_stale or args.force,
-                  force=[
-                      r.key for r in runs
-                      if args.force and r.stage.name != 'data'
-                  ],
-                  jobs=args.jobs) for seed in args.seeds
+                  force=force,
+                  jobs=args.jobs) for seed in by_seed(runs)
         ]
     except (GridError, SweepError, RunError) as e:
         print(f'error: {e}', file=sys.stderr)
