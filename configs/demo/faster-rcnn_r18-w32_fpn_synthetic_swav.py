@@ -1,7 +1,7 @@
 # The demo's detector fine-tuned from a SwAV backbone: the half-width
 # detector and budget of faster-rcnn_r18-w32_fpn_synthetic.py (from
-# scratch), so that the two compare, started from the backbone that
-# faster-rcnn_r18_fpn_synthetic_swav.py loads at full width.
+# scratch), so that the two compare, with the backbone loading of its
+# full-width twin faster-rcnn_r18_fpn_synthetic_swav.py.
 # The backbone is verified key by key when loaded (VerifiedPretrained) and
 # checked against the pretraining's mean/std/channel order/stem
 # (TransferCheckHook). Give the checkpoint on the command line:
