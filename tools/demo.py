@@ -31,7 +31,7 @@ from ssdet.analysis.demo import (by_seed, load_demo_grid, stale_data,
 from ssdet.sweep import (GridError, Sweep, SweepError, SweepOptions, adopt,
                          exit_code, expand, run_state, summary_table)
 from ssdet.sweep.commands import RunError
-from ssdet.sweep.engine import subprocess_executor
+from ssdet.sweep.engine import passive_openmp, subprocess_executor
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 # Log lines shown on the console; the full logs are in each run's work dir
@@ -110,14 +110,12 @@ def check_data(runs, opts, dry_run):
 
 def executor(cmd, env, log_path) -> int:
     """Run one of the demo's commands (:func:`subprocess_executor`), its
-    OpenMP threads waiting passively unless ``OMP_WAIT_POLICY`` is set: the
-    default spinning let the threads of one of two fine-tunings side by
-    side take the cores from the other (docs/benchmarks.md, "The demo's
-    runs on 2 cores"). The policy changes no number."""
-    policy = os.environ.get('OMP_WAIT_POLICY', 'PASSIVE')
+    OpenMP threads waiting passively (:func:`passive_openmp`) even when the
+    demo runs one at a time: SwAV alone was ~10 % faster so
+    (docs/benchmarks.md, "The demo's runs on 2 cores")."""
     return subprocess_executor(
         cmd,
-        dict(env, OMP_WAIT_POLICY=policy),
+        passive_openmp(env),
         log_path,
         show=lambda line: any(key in line for key in SHOWN))
 

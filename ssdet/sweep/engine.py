@@ -54,6 +54,17 @@ _RUNNING: Set[subprocess.Popen] = set()
 _RUNNING_LOCK = threading.Lock()
 
 
+def passive_openmp(env: Dict[str, str]) -> Dict[str, str]:
+    """``env`` with ``OMP_WAIT_POLICY=PASSIVE`` unless the user set a
+    policy. For runs that share one machine's cores: with the default
+    (spinning) policy the idle OpenMP threads of one run hold the cores the
+    other needs; two 2-thread fine-tunings side by side on 2 cores took
+    427 s instead of 114 s (docs/benchmarks.md, "The demo's runs on 2
+    cores"). The policy changes no number."""
+    return dict(env, OMP_WAIT_POLICY=os.environ.get('OMP_WAIT_POLICY',
+                                                    'PASSIVE'))
+
+
 def subprocess_executor(cmd: List[str],
                         env: Dict[str, str],
                         log_path: str,
@@ -219,7 +230,9 @@ class Sweep:
             even when done (their work dirs are moved aside). Defaults to
             none.
         jobs (int): Runs at the same time (each after the runs it needs).
-            Defaults to 1.
+            Defaults to 1. Above 1 without a launcher the runs share this
+            machine's cores, and their OpenMP threads wait passively
+            (:func:`passive_openmp`).
     """
 
     def __init__(self,
@@ -308,6 +321,8 @@ class Sweep:
             resolver = Resolver(
                 run, symbolic=self.dry, python=self.opts.python)
             cmd, env = build_command(run, self.opts, resolver)
+            if self.jobs > 1 and self.opts.launcher == 'none':
+                env = passive_openmp(env)  # the runs share these cores
         except (RunError, KeyError, OSError) as e:
             return self._fail(run, FAILED, str(e))
         result.command = cmd

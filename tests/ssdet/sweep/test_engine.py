@@ -325,6 +325,40 @@ def test_parallel_runs_keep_order_isolation_and_leave_no_engine_state(
     ]
 
 
+def test_runs_side_by_side_on_one_machine_wait_passively(
+        tmp_path, monkeypatch):
+    """--jobs N without a launcher: the runs share this machine's cores, so
+    their OpenMP threads wait passively (the user's policy wins); one at a
+    time, or each in its own allocation, the environment is left alone."""
+
+    def policies(jobs, launcher, dry_run=False):
+        root = tmp_path / str(len(os.listdir(tmp_path)))  # a new sweep
+        grid = parse_grid(GRID, 'g.yaml', work_root=str(root))
+        seen, stub = set(), Stub()
+
+        def record(cmd, env, log):
+            seen.add(env.get('OMP_WAIT_POLICY'))
+            return stub(cmd, env, log)
+
+        lines = []
+        run_sweep(expand(grid),
+                  SweepOptions(launcher=launcher, partition='gpu',
+                               python='py'),
+                  executor=record, jobs=jobs, dry_run=dry_run,
+                  echo=lambda s: lines.extend(s.splitlines()))
+        return seen, lines
+
+    monkeypatch.delenv('OMP_WAIT_POLICY', raising=False)
+    assert policies(2, 'none')[0] == {'PASSIVE'}
+    assert policies(1, 'none')[0] == {None}
+    assert policies(2, 'slurm')[0] == {None}
+    # the dry run prints what would run
+    assert policies(2, 'none', dry_run=True)[1][1].startswith(
+        'OMP_WAIT_POLICY=PASSIVE py tools/model_converters/convert.py ')
+    monkeypatch.setenv('OMP_WAIT_POLICY', 'ACTIVE')
+    assert policies(3, 'none')[0] == {'ACTIVE'}
+
+
 def test_dry_run_after_an_upstream_change(tmp_path):
     opts, quiet = SweepOptions(python='python'), dict(echo=lambda s: None)
     run_sweep(expand_with(tmp_path), opts, executor=Stub(), **quiet)
